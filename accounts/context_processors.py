@@ -1,0 +1,24 @@
+from typing import Any
+
+from django.conf import settings
+from django.http import HttpRequest
+
+from accounts.models import Language, Theme
+
+
+def current_theme(request: HttpRequest) -> str:
+    user = getattr(request, "user", None)
+    if user is not None and user.is_authenticated:
+        return user.preferred_theme
+    theme = request.COOKIES.get(settings.THEME_COOKIE_NAME, Theme.LIGHT)
+    return theme if theme in Theme.values else Theme.LIGHT
+
+
+def ui(request: HttpRequest) -> dict[str, Any]:
+    """What the base template needs on every page: theme, languages, branding."""
+    return {
+        "ui_theme": current_theme(request),
+        "ui_languages": Language.choices,
+        "ui_themes": Theme.choices,
+        "heartbeat_interval": settings.HEARTBEAT_INTERVAL,
+    }

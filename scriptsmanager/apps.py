@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class ScriptsManagerConfig(AppConfig):
+    name = "scriptsmanager"
+    verbose_name = "SIDEL ScriptsManager"

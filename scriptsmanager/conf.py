@@ -1,0 +1,112 @@
+"""Strict reading of settings from the environment (or `.env`).
+
+Every value goes through django-environ; a value that cannot be parsed stops
+start-up with a message naming the variable, instead of surfacing later as a
+confusing runtime error.
+"""
+
+import os
+import re
+import secrets
+from pathlib import Path
+
+import environ
+from django.core.exceptions import ImproperlyConfigured
+
+env = environ.Env()
+
+
+def _fail(name: str, raw: str, expected: str) -> ImproperlyConfigured:
+    return ImproperlyConfigured(f"Setting {name}={raw!r} is invalid: expected {expected}.")
+
+
+def env_str(name: str, default: str) -> str:
+    return env.str(name, default=default)
+
+
+def env_bool(name: str, default: bool) -> bool:
+    raw = os.environ.get(name)
+    if raw is None:
+        return default
+    if raw.strip().lower() not in {"1", "0", "true", "false", "yes", "no", "on", "off", ""}:
+        raise _fail(name, raw, "true or false")
+    return env.bool(name, default=default)
+
+
+def env_int(
+    name: str, default: int, *, minimum: int | None = None, maximum: int | None = None
+) -> int:
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        value = default
+    else:
+        try:
+            value = env.int(name)
+        except ValueError:
+            raise _fail(name, raw, "a whole number") from None
+    if minimum is not None and value < minimum:
+        raise _fail(name, str(value), f"a number of at least {minimum}")
+    if maximum is not None and value > maximum:
+        raise _fail(name, str(value), f"a number of at most {maximum}")
+    return value
+
+
+def env_list(name: str, default: list[str]) -> list[str]:
+    raw = os.environ.get(name)
+    if raw is None:
+        return default
+    return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+def env_choice(name: str, default: str, choices: tuple[str, ...]) -> str:
+    value = env.str(name, default=default).strip().lower()
+    if value not in choices:
+        raise _fail(name, value, "one of " + ", ".join(choices))
+    return value
+
+
+def env_clock(name: str, default: str) -> str:
+    value = env.str(name, default=default).strip()
+    match = re.fullmatch(r"(\d{1,2}):(\d{2})", value)
+    if not match or int(match[1]) > 23 or int(match[2]) > 59:
+        raise _fail(name, value, "a time of day as HH:MM (24-hour clock)")
+    return f"{int(match[1]):02d}:{match[2]}"
+
+
+def env_path(name: str, default: Path, *, base: Path) -> Path:
+    raw = os.environ.get(name)
+    path = Path(raw).expanduser() if raw else default
+    if not path.is_absolute():
+        path = base / path
+    return path.resolve()
+
+
+def secret_key_load(data_dir: Path) -> str:
+    """Return SECRET_KEY from the environment, or from `data_dir/secret_key`.
+
+    The file is created on first use with a fresh random key, readable by the
+    owner only. Several processes may start at once (web workers, the q2
+    cluster): O_EXCL makes exactly one of them write the key, and the others
+    read what it wrote.
+    """
+    configured = os.environ.get("SECRET_KEY", "").strip()
+    if configured:
+        return configured
+    data_dir.mkdir(parents=True, exist_ok=True)
+    key_file = data_dir / "secret_key"
+    if not key_file.exists():
+        tmp = data_dir / f".secret_key.{os.getpid()}.tmp"
+        tmp.write_text(secrets.token_urlsafe(64))
+        tmp.chmod(0o600)
+        try:
+            os.link(tmp, key_file)
+        except FileExistsError:
+            pass  # another process got there first; its key wins
+        finally:
+            tmp.unlink(missing_ok=True)
+    key = key_file.read_text().strip()
+    if len(key) < 32:
+        raise ImproperlyConfigured(
+            f"{key_file} holds a key that is too short; delete it to regenerate."
+        )
+    return key

@@ -1,0 +1,240 @@
+"""Settings for SIDEL ScriptsManager.
+
+Every value comes from the environment or `.env` (see `.env.example`, which
+documents each one with its unit). The defaults give the embedded single-machine
+set-up: SQLite under the data directory, an in-memory channel layer and the
+django-q2 ORM broker.
+"""
+
+from pathlib import Path
+
+import environ
+from django.core.exceptions import ImproperlyConfigured
+from django.utils.translation import gettext_lazy as _
+
+from scriptsmanager.conf import (
+    env,
+    env_bool,
+    env_choice,
+    env_clock,
+    env_int,
+    env_list,
+    env_path,
+    env_str,
+    secret_key_load,
+)
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+if (BASE_DIR / ".env").is_file():
+    environ.Env.read_env(BASE_DIR / ".env")
+
+# --- Core -------------------------------------------------------------------
+BASE_DATA_PATH = env_path("BASE_DATA_PATH", BASE_DIR / "data", base=BASE_DIR)
+SECRET_KEY = secret_key_load(BASE_DATA_PATH)
+DEBUG = env_bool("DEBUG", False)
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost"])
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
+LISTEN_HOST = env_str("LISTEN_HOST", "127.0.0.1")
+LISTEN_PORT = env_int("LISTEN_PORT", 8000, minimum=1, maximum=65535)
+
+SCRIPT_GROUPS_DIR = env_path(
+    "SCRIPT_GROUPS_DIR", BASE_DIR / "app" / "backend" / "script_groups", base=BASE_DIR
+)
+LOGS_DIR = BASE_DATA_PATH / "logs"
+AUDIT_LOG_DIR = LOGS_DIR / "audit"
+BACKUP_PATH = env_path("BACKUP_PATH", BASE_DATA_PATH.parent / "backup", base=BASE_DIR)
+
+INSTALLED_APPS = [
+    "daphne",
+    "modeltranslation",
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "channels",
+    "django_q",
+    "ninja",
+    "scriptsmanager",
+    "accounts",
+    "catalog",
+    "execution",
+    "logs",
+    "projects",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "accounts.middleware.UserPreferencesMiddleware",
+    "accounts.middleware.LoginRequiredMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "scriptsmanager.urls"
+WSGI_APPLICATION = "scriptsmanager.wsgi.application"
+ASGI_APPLICATION = "scriptsmanager.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "accounts.context_processors.ui",
+            ],
+        },
+    },
+]
+
+# --- Database -----------------------------------------------------------------
+DATABASES = {
+    "default": env.db_url(
+        "DATABASE_URL", default=f"sqlite:///{BASE_DATA_PATH / 'scriptsmanager.db'}"
+    )
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # WAL lets readers work while the q2 cluster or a launcher writes;
+    # IMMEDIATE transactions take the write lock up front, so two writers
+    # queue on busy_timeout instead of failing with "database is locked".
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {
+            "init_command": "PRAGMA journal_mode=WAL;PRAGMA synchronous=NORMAL;",
+            "transaction_mode": "IMMEDIATE",
+            "timeout": 20,
+        }
+    )
+    Path(DATABASES["default"]["NAME"]).parent.mkdir(parents=True, exist_ok=True)
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+REDIS_URL = env_str("REDIS_URL", "")
+if REDIS_URL:
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {"hosts": [REDIS_URL]},
+        }
+    }
+else:
+    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+
+Q_CLUSTER = {
+    "name": "scriptsmanager",
+    "workers": env_int("Q_WORKERS", 2, minimum=1),
+    "timeout": 3600,
+    "retry": 3700,
+    "catch_up": False,
+    "label": "Background jobs",
+}
+if REDIS_URL:
+    Q_CLUSTER["redis"] = REDIS_URL
+else:
+    Q_CLUSTER["orm"] = "default"
+
+# --- Accounts, sessions, security --------------------------------------------------
+AUTH_USER_MODEL = "accounts.User"
+AUTHENTICATION_BACKENDS = ["django.contrib.auth.backends.ModelBackend"]
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.BCryptSHA256PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "accounts:login"
+LOGIN_REDIRECT_URL = "home"
+LOGOUT_REDIRECT_URL = "accounts:login"
+
+SESSION_COOKIE_AGE = env_int("LOGIN_SESSION_AGE", 43200, minimum=60)
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SAMESITE = "Lax"
+SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", False)
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+X_FRAME_OPTIONS = "SAMEORIGIN"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+
+LOGIN_THROTTLE_WINDOW = env_int("LOGIN_THROTTLE_WINDOW", 900, minimum=1)
+LOGIN_THROTTLE_MAX_PER_USER = env_int("LOGIN_THROTTLE_MAX_PER_USER", 5, minimum=1)
+LOGIN_THROTTLE_MAX_PER_ADDRESS = env_int("LOGIN_THROTTLE_MAX_PER_ADDRESS", 20, minimum=1)
+
+ADMIN_USERNAME = env_str("ADMIN_USERNAME", "admin")
+ADMIN_EMAIL = env_str("ADMIN_EMAIL", "admin@localhost")
+
+# --- Internationalisation ---------------------------------------------------------
+LANGUAGE_CODE = env_choice("LANGUAGE_CODE", "en", ("en", "es", "it", "fr"))
+LANGUAGES = [("en", _("English")), ("es", _("Spanish")), ("it", _("Italian")), ("fr", _("French"))]
+MODELTRANSLATION_DEFAULT_LANGUAGE = "en"
+MODELTRANSLATION_FALLBACK_LANGUAGES = ("en",)
+LOCALE_PATHS = [BASE_DIR / "locale"]
+LANGUAGE_COOKIE_NAME = "sm_language"
+THEME_COOKIE_NAME = "sm_theme"
+THEMES = ("light", "dark")
+TIME_ZONE = env_str("TIME_ZONE", "UTC")
+USE_I18N = True
+USE_TZ = True
+
+# --- Static files and branding -------------------------------------------------
+STATIC_URL = "static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STATIC_ROOT = BASE_DATA_PATH / "staticfiles"
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)
+# Serve straight from the source folders: nothing to collect before the first start.
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = DEBUG
+BRANDING_LOGO = env_path(
+    "BRANDING_LOGO", BASE_DIR / "static" / "images" / "SIDEL.png", base=BASE_DIR
+)
+
+# --- Script interfaces ---------------------------------------------------------------
+PORT_RANGE_START = env_int("PORT_RANGE_START", 5200, minimum=1024, maximum=65535)
+PORT_RANGE_END = env_int("PORT_RANGE_END", 5400, minimum=1024, maximum=65535)
+if PORT_RANGE_END < PORT_RANGE_START:
+    raise ImproperlyConfigured(
+        f"PORT_RANGE_END ({PORT_RANGE_END}) must not be below "
+        f"PORT_RANGE_START ({PORT_RANGE_START})."
+    )
+SESSION_TIMEOUT = env_int("SESSION_TIMEOUT", 1800, minimum=10)
+HEARTBEAT_INTERVAL = env_int("HEARTBEAT_INTERVAL", 30, minimum=1)
+INTERFACE_READY_TIMEOUT = env_int("INTERFACE_READY_TIMEOUT", 30, minimum=1)
+MAX_CONCURRENT_INTERFACES = env_int("MAX_CONCURRENT_INTERFACES", 20, minimum=1)
+MAX_INTERFACES_PER_USER = env_int("MAX_INTERFACES_PER_USER", 5, minimum=1)
+INTERFACE_ACCESS = env_choice("INTERFACE_ACCESS", "proxy", ("proxy", "direct"))
+
+# --- Logs and backups ---------------------------------------------------------------
+LOG_RETENTION_DAYS = {
+    "viewer": env_int("LOG_RETENTION_VIEWER_DAYS", 7, minimum=1),
+    "operator": env_int("LOG_RETENTION_OPERATOR_DAYS", 30, minimum=1),
+    "developer": env_int("LOG_RETENTION_DEVELOPER_DAYS", 90, minimum=1),
+    "admin": env_int("LOG_RETENTION_ADMIN_DAYS", 365, minimum=1),
+}
+BACKUP_ENABLED = env_bool("BACKUP_ENABLED", True)
+BACKUP_SCHEDULE_TIME = env_clock("BACKUP_SCHEDULE_TIME", "02:00")
+BACKUP_RETENTION_DAYS = env_int("BACKUP_RETENTION_DAYS", 30, minimum=1)
+MAX_PROJECTS_PER_USER = env_int("MAX_PROJECTS_PER_USER", 50, minimum=1)
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO").upper()},
+    "loggers": {"django.channels.server": {"level": "WARNING"}},
+}

@@ -1,0 +1,12 @@
+"""Settings for the test suite: the real settings, with a throw-away data folder
+and cheap (still bcrypt) password hashing."""
+
+import os
+import tempfile
+
+# Before the real settings read it: the suite never touches the real data/ folder.
+os.environ.setdefault("BASE_DATA_PATH", tempfile.mkdtemp(prefix="sm-test-data-"))
+
+from scriptsmanager.settings import *  # noqa: E402, F403
+
+PASSWORD_HASHERS = ["scriptsmanager.testing.FastBCryptSHA256PasswordHasher"]

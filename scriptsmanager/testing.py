@@ -1,0 +1,92 @@
+"""Test helpers shared by every app: fast bcrypt, personas, a running app."""
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from django.conf import settings
+from django.contrib.auth.hashers import BCryptSHA256PasswordHasher
+
+PERSONA_PASSWORD = "correct-horse-battery-staple"
+
+# username -> user_level; shared by the whole suite so isolation tests read naturally.
+PERSONAS = {
+    "ada_admin": "admin",
+    "dev_dora": "developer",
+    "op_otto": "operator",
+    "op_olga": "operator",
+    "vic_viewer": "viewer",
+}
+
+
+class FastBCryptSHA256PasswordHasher(BCryptSHA256PasswordHasher):
+    """Real bcrypt, with the minimum cost so the suite does not spend minutes hashing."""
+
+    rounds = 4
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _wait_for_health(url: str, process: subprocess.Popen, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"the app exited with code {process.returncode} before it was ready")
+        try:
+            with urllib.request.urlopen(url + "/health", timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError(f"the app did not answer {url}/health within {timeout} s")
+
+
+@contextmanager
+def running_app(data_dir: Path, *, extra_env: dict[str, str] | None = None) -> Iterator[str]:
+    """Migrate a fresh data directory, add the personas, and run `manage.py serve`
+    (daphne and the q2 cluster) on a free loopback port. Yields the base URL."""
+    port = free_port()
+    env = {
+        **os.environ,
+        "BASE_DATA_PATH": str(data_dir),
+        "LISTEN_PORT": str(port),
+        "DJANGO_SETTINGS_MODULE": "scriptsmanager.settings",
+        **(extra_env or {}),
+    }
+    manage = [sys.executable, str(settings.BASE_DIR / "manage.py")]
+    subprocess.run([*manage, "migrate", "--noinput"], env=env, check=True, capture_output=True)
+    make_personas = (
+        "from accounts.models import User\n"
+        f"for name, level in {PERSONAS!r}.items():\n"
+        "    User.objects.create_user(username=name, email=name + '@example.com',\n"
+        f"        password={PERSONA_PASSWORD!r}, user_level=level)\n"
+    )
+    subprocess.run(
+        [*manage, "shell", "-c", make_personas], env=env, check=True, capture_output=True
+    )
+    log = (data_dir / "serve.log").open("wb")
+    process = subprocess.Popen(
+        [*manage, "serve", "--port", str(port)], env=env, stdout=log, stderr=subprocess.STDOUT
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_for_health(url, process)
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        log.close()

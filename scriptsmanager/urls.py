@@ -1,0 +1,25 @@
+from django.contrib import admin
+from django.contrib.auth.decorators import login_not_required
+from django.urls import include, path
+from django.views.i18n import JavaScriptCatalog
+
+from scriptsmanager import views
+from scriptsmanager.api import api
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("health", views.health, name="health"),
+    path("branding/logo", views.branding_logo, name="branding_logo"),
+    path(
+        "jsi18n/",
+        login_not_required(JavaScriptCatalog.as_view(domain="djangojs")),
+        name="javascript-catalog",
+    ),
+    path("accounts/", include("accounts.urls")),
+    path("api/", api.urls),
+    path("admin/", admin.site.urls),
+]
+
+handler403 = "scriptsmanager.views.permission_denied"
+handler404 = "scriptsmanager.views.page_not_found"
+handler500 = "scriptsmanager.views.server_error"
