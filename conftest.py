@@ -39,3 +39,35 @@ def client_for(personas):
 def csrf_client(db):
     """A client that enforces CSRF checks, as a browser's requests would meet them."""
     return Client(enforce_csrf_checks=True)
+
+
+@pytest.fixture(scope="session")
+def live_app(tmp_path_factory):
+    """The real application (`manage.py serve`: daphne and the q2 cluster) on a
+    fresh data folder with the personas; yields its base URL."""
+    from scriptsmanager.testing import running_app
+
+    with running_app(tmp_path_factory.mktemp("live-app")) as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Headless Debian Chromium driven by Playwright (never a downloaded browser)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path="/usr/bin/chromium",
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    page = context.new_page()
+    yield page
+    context.close()

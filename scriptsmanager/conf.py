@@ -8,6 +8,7 @@ confusing runtime error.
 import os
 import re
 import secrets
+import tempfile
 from pathlib import Path
 
 import environ
@@ -95,15 +96,16 @@ def secret_key_load(data_dir: Path) -> str:
     data_dir.mkdir(parents=True, exist_ok=True)
     key_file = data_dir / "secret_key"
     if not key_file.exists():
-        tmp = data_dir / f".secret_key.{os.getpid()}.tmp"
-        tmp.write_text(secrets.token_urlsafe(64))
-        tmp.chmod(0o600)
+        # mkstemp: a name of its own per caller (threads included), mode 600 from the start.
+        fd, tmp = tempfile.mkstemp(dir=data_dir, prefix=".secret_key.", suffix=".tmp")
         try:
+            os.write(fd, secrets.token_urlsafe(64).encode())
+            os.close(fd)
             os.link(tmp, key_file)
         except FileExistsError:
             pass  # another process got there first; its key wins
         finally:
-            tmp.unlink(missing_ok=True)
+            os.unlink(tmp)
     key = key_file.read_text().strip()
     if len(key) < 32:
         raise ImproperlyConfigured(

@@ -6,6 +6,7 @@ from django.db import connection
 from django.http import FileResponse, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_GET
 
@@ -62,6 +63,8 @@ def permission_denied(request: HttpRequest, exception: Exception | None = None) 
 
 @login_not_required
 def page_not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    if request.path_info.startswith("/api/"):
+        return JsonResponse({"detail": _("Not found."), "errors": []}, status=404)
     return render(request, "errors/404.html", status=404)
 
 

@@ -61,7 +61,8 @@ def test_no_default_password_exists_in_the_code():
         text=True,
         check=True,
     ).stdout.split()
+    spec_default = "admin" + "123"  # the specification's example default, split so this file passes
     for name in tracked:
         text = Path(settings.BASE_DIR, name).read_text(errors="ignore")
-        assert "admin123" not in text, name
+        assert spec_default not in text, name
         assert not re.search(r"ADMIN_PASSWORD\s*=\s*['\"]\w", text), name

@@ -61,13 +61,24 @@ def test_the_catalogs_cover_every_string_in_the_code(tmp_path):
     )
     for domain in ("django", "djangojs"):
         subprocess.run(
-            [sys.executable, "manage.py", "makemessages", "-d", domain, "-l", "es", "--no-obsolete"],
+            [
+                sys.executable,
+                "manage.py",
+                "makemessages",
+                "-d",
+                domain,
+                "-l",
+                "es",
+                "--no-obsolete",
+            ],
             cwd=copy,
             env={**os.environ, "BASE_DATA_PATH": str(tmp_path / "data")},
             check=True,
             capture_output=True,
         )
-        extracted = {e.msgid for e in polib.pofile(str(copy / "locale/es/LC_MESSAGES" / f"{domain}.po"))}
+        extracted = {
+            e.msgid for e in polib.pofile(str(copy / "locale/es/LC_MESSAGES" / f"{domain}.po"))
+        }
         committed = {e.msgid for e in polib.pofile(str(LOCALE / "es/LC_MESSAGES" / f"{domain}.po"))}
         assert extracted - committed == set(), f"new strings not in {domain}.po"
         assert committed - extracted == set(), f"stale strings in {domain}.po"

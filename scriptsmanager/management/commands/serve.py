@@ -61,6 +61,9 @@ class Command(BaseCommand):
 
     def _port_check(self, host: str, port: int) -> None:
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+            # As daphne does: connections of a just-stopped server (TIME_WAIT)
+            # must not count as "in use", only a listening program.
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             try:
                 probe.bind((host, port))
             except OSError as error:
