@@ -1,5 +1,6 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.contrib.auth.models import Group
 from django.utils.translation import gettext_lazy as _
 
 from accounts import services
@@ -9,6 +10,9 @@ from accounts.models import AuditEvent, User
 admin.site.site_header = _("SIDEL ScriptsManager administration")
 admin.site.site_title = _("SIDEL ScriptsManager")
 admin.site.index_title = _("Administration")
+admin.site.site_url = "/"
+# Access is by user level, not by Django groups: hide them to avoid two systems.
+admin.site.unregister(Group)
 
 
 @admin.register(User)

@@ -107,3 +107,10 @@ def test_an_outside_next_url_is_ignored(client_for):
         "/accounts/preferences/", {"theme": "dark", "next": "https://evil.example/x"}
     )
     assert response["Location"] == "/"
+
+
+def test_the_admin_follows_the_chosen_theme(client_for, personas):
+    client = client_for("ada_admin")
+    client.post("/accounts/preferences/", {"theme": "dark"})
+    page = client.get("/admin/").content.decode()
+    assert 'document.documentElement.dataset.theme = "dark"' in page
