@@ -42,6 +42,11 @@ def level_rank(level: str) -> int:
         raise UnknownLevel(level) from None
 
 
+def levels_up_to(level: str) -> list[str]:
+    """The levels at or below `level`: what a user of that level may see."""
+    return list(LEVEL_ORDER[: level_rank(level) + 1])
+
+
 def level_at_least(level: str, required: str) -> bool:
     """True when `level` is `required` or above it. Both must be known levels."""
     return level_rank(level) >= level_rank(required)

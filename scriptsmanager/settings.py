@@ -40,6 +40,11 @@ LISTEN_PORT = env_int("LISTEN_PORT", 8000, minimum=1, maximum=65535)
 SCRIPT_GROUPS_DIR = env_path(
     "SCRIPT_GROUPS_DIR", BASE_DIR / "app" / "backend" / "script_groups", base=BASE_DIR
 )
+# Extra conda installations to look in (comma-separated folders holding envs/),
+# besides the one found through CONDA_EXE, PATH and the usual install places.
+CONDA_ROOTS = [Path(p).expanduser() for p in env_list("CONDA_ROOTS", [])]
+# Minutes between the periodic discovery runs (the file watcher reacts at once).
+DISCOVERY_INTERVAL_MINUTES = env_int("DISCOVERY_INTERVAL_MINUTES", 5, minimum=1)
 LOGS_DIR = BASE_DATA_PATH / "logs"
 AUDIT_LOG_DIR = LOGS_DIR / "audit"
 BACKUP_PATH = env_path("BACKUP_PATH", BASE_DATA_PATH.parent / "backup", base=BASE_DIR)
