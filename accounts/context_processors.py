@@ -3,6 +3,7 @@ from typing import Any
 from django.conf import settings
 from django.http import HttpRequest
 
+from accounts.levels import Level, user_has_level
 from accounts.models import Language, Theme
 
 
@@ -16,7 +17,10 @@ def current_theme(request: HttpRequest) -> str:
 
 def ui(request: HttpRequest) -> dict[str, Any]:
     """What the base template needs on every page: theme, languages, branding."""
+    user = getattr(request, "user", None)
     return {
+        "can_run": user_has_level(user, Level.OPERATOR),
+        "can_edit": user_has_level(user, Level.DEVELOPER),
         "ui_theme": current_theme(request),
         "ui_languages": Language.choices,
         "ui_themes": Theme.choices,

@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib.auth import middleware as auth_middleware
 from django.utils import translation
 
@@ -14,9 +15,16 @@ class UserPreferencesMiddleware:
 
     def __call__(self, request):
         user = getattr(request, "user", None)
+        language = None
         if user is not None and user.is_authenticated:
-            translation.activate(user.preferred_language)
-            request.LANGUAGE_CODE = user.preferred_language
+            language = user.preferred_language
+        # An API client may ask for one response in another language.
+        asked = request.GET.get("lang")
+        if asked and request.path_info.startswith("/api/") and asked in dict(settings.LANGUAGES):
+            language = asked
+        if language:
+            translation.activate(language)
+            request.LANGUAGE_CODE = language
         return self.get_response(request)
 
 

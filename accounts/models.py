@@ -104,6 +104,9 @@ class AuditEvent(models.Model):
         USER_DELETED = "user_deleted", _("User deleted")
         PASSWORD_CHANGED = "password_changed", _("Password changed")
         PASSWORD_RESET = "password_reset", _("Password reset by an administrator")
+        METADATA_EDITED = "metadata_edited", _("Script metadata edited")
+        DOCS_EDITED = "docs_edited", _("Script documentation edited")
+        ENVIRONMENT_CHANGED = "environment_changed", _("Group environment changed")
 
     created_at = models.DateTimeField(_("time"), auto_now_add=True, db_index=True)
     actor = models.ForeignKey(

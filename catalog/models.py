@@ -21,7 +21,9 @@ class ScriptGroup(models.Model):
     )
     # A conda environment name, or the path of a virtualenv; blank: the manager's Python.
     conda_environment = models.CharField(_("environment"), max_length=255, blank=True)
-    execution_timeout = models.PositiveIntegerField(_("execution timeout (s)"), null=True, blank=True)
+    execution_timeout = models.PositiveIntegerField(
+        _("execution timeout (s)"), null=True, blank=True
+    )
     auto_discovery = models.BooleanField(_("auto discovery"), default=True)
     is_active = models.BooleanField(_("active"), default=True)
     # [{"file": "metadata.json", "line": 3, "message": "...", "severity": "error"|"warning"}]
@@ -45,7 +47,11 @@ class ScriptGroup(models.Model):
         return settings.SCRIPT_GROUPS_DIR / self.directory_name
 
     def visible_to(self, user) -> bool:
-        return self.is_active and user.is_active and level_at_least(user.user_level, self.required_level)
+        return (
+            self.is_active
+            and user.is_active
+            and level_at_least(user.user_level, self.required_level)
+        )
 
 
 class Script(models.Model):
@@ -64,7 +70,9 @@ class Script(models.Model):
         _("required level"), max_length=20, choices=Level.choices, default=Level.VIEWER
     )
     parameters = models.JSONField(_("parameters"), default=list, blank=True)
-    execution_timeout = models.PositiveIntegerField(_("execution timeout (s)"), null=True, blank=True)
+    execution_timeout = models.PositiveIntegerField(
+        _("execution timeout (s)"), null=True, blank=True
+    )
     flask_port = models.PositiveIntegerField(_("preferred port"), null=True, blank=True)
     interface = models.BooleanField(_("has a web interface"), default=True)
     auto_open_interface = models.BooleanField(_("open the interface on start"), default=True)
@@ -139,8 +147,13 @@ class UserScriptTags(models.Model):
         verbose_name = _("personal tags")
         verbose_name_plural = _("personal tags")
         constraints = [
-            models.UniqueConstraint(fields=["user", "script"], name="catalog_user_script_tags_unique")
+            models.UniqueConstraint(
+                fields=["user", "script"], name="catalog_user_script_tags_unique"
+            )
         ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id}/{self.script_id}: {', '.join(self.tags)}"
 
 
 class CondaEnvironment(models.Model):

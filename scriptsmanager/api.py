@@ -15,6 +15,7 @@ from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 
 from accounts.api import router as accounts_router
+from catalog.api import router as catalog_router
 from scriptsmanager.api_auth import CsrfSessionAuth
 
 api = NinjaAPI(
@@ -29,6 +30,7 @@ api = NinjaAPI(
     docs_decorator=login_required,
 )
 api.add_router("", accounts_router)
+api.add_router("", catalog_router)
 
 
 def _field_of(location: list[Any]) -> str:

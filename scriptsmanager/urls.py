@@ -3,11 +3,13 @@ from django.contrib.auth.decorators import login_not_required
 from django.urls import include, path
 from django.views.i18n import JavaScriptCatalog
 
+from catalog import views as catalog_views
 from scriptsmanager import views
 from scriptsmanager.api import api
 
 urlpatterns = [
-    path("", views.home, name="home"),
+    path("", catalog_views.dashboard, name="home"),
+    path("", include("catalog.urls")),
     path("health", views.health, name="health"),
     path("branding/logo", views.branding_logo, name="branding_logo"),
     path(

@@ -14,11 +14,6 @@ from catalog.conda import conda_executable
 from execution.selectors import port_usage
 
 
-@require_GET
-def home(request: HttpRequest) -> HttpResponse:
-    return render(request, "home.html")
-
-
 def _database_ok() -> bool:
     try:
         with connection.cursor() as cursor:

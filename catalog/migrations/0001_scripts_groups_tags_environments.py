@@ -6,7 +6,6 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -15,118 +14,293 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='CondaEnvironment',
+            name="CondaEnvironment",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=100, unique=True, verbose_name='name')),
-                ('path', models.CharField(max_length=1024, verbose_name='path')),
-                ('python_path', models.CharField(blank=True, max_length=1024, verbose_name='interpreter')),
-                ('python_version', models.CharField(blank=True, max_length=20, verbose_name='Python version')),
-                ('is_available', models.BooleanField(default=True, verbose_name='available')),
-                ('detected_at', models.DateTimeField(auto_now_add=True, verbose_name='detected')),
-                ('last_verified', models.DateTimeField(blank=True, null=True, verbose_name='last verified')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=100, unique=True, verbose_name="name")),
+                ("path", models.CharField(max_length=1024, verbose_name="path")),
+                (
+                    "python_path",
+                    models.CharField(blank=True, max_length=1024, verbose_name="interpreter"),
+                ),
+                (
+                    "python_version",
+                    models.CharField(blank=True, max_length=20, verbose_name="Python version"),
+                ),
+                ("is_available", models.BooleanField(default=True, verbose_name="available")),
+                ("detected_at", models.DateTimeField(auto_now_add=True, verbose_name="detected")),
+                (
+                    "last_verified",
+                    models.DateTimeField(blank=True, null=True, verbose_name="last verified"),
+                ),
             ],
             options={
-                'verbose_name': 'conda environment',
-                'verbose_name_plural': 'conda environments',
-                'ordering': ['name'],
+                "verbose_name": "conda environment",
+                "verbose_name_plural": "conda environments",
+                "ordering": ["name"],
             },
         ),
         migrations.CreateModel(
-            name='ScriptGroup',
+            name="ScriptGroup",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('directory_name', models.CharField(max_length=255, unique=True, verbose_name='folder')),
-                ('name', models.CharField(max_length=200, verbose_name='name')),
-                ('name_en', models.CharField(max_length=200, null=True, verbose_name='name')),
-                ('name_es', models.CharField(max_length=200, null=True, verbose_name='name')),
-                ('name_it', models.CharField(max_length=200, null=True, verbose_name='name')),
-                ('name_fr', models.CharField(max_length=200, null=True, verbose_name='name')),
-                ('description', models.TextField(blank=True, verbose_name='description')),
-                ('description_en', models.TextField(blank=True, null=True, verbose_name='description')),
-                ('description_es', models.TextField(blank=True, null=True, verbose_name='description')),
-                ('description_it', models.TextField(blank=True, null=True, verbose_name='description')),
-                ('description_fr', models.TextField(blank=True, null=True, verbose_name='description')),
-                ('icon', models.CharField(default='folder', max_length=50, verbose_name='icon')),
-                ('category', models.CharField(blank=True, max_length=100, verbose_name='category')),
-                ('required_level', models.CharField(choices=[('viewer', 'Viewer'), ('operator', 'Operator'), ('developer', 'Developer'), ('admin', 'Administrator')], default='viewer', max_length=20, verbose_name='required level')),
-                ('conda_environment', models.CharField(blank=True, max_length=255, verbose_name='environment')),
-                ('execution_timeout', models.PositiveIntegerField(blank=True, null=True, verbose_name='execution timeout (s)')),
-                ('auto_discovery', models.BooleanField(default=True, verbose_name='auto discovery')),
-                ('is_active', models.BooleanField(default=True, verbose_name='active')),
-                ('errors', models.JSONField(blank=True, default=list, verbose_name='errors')),
-                ('edited_fields', models.JSONField(blank=True, default=list, verbose_name='edited fields')),
-                ('source_signature', models.CharField(blank=True, max_length=64)),
-                ('discovered_at', models.DateTimeField(auto_now_add=True, verbose_name='discovered')),
-                ('updated_at', models.DateTimeField(auto_now=True, verbose_name='updated')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "directory_name",
+                    models.CharField(max_length=255, unique=True, verbose_name="folder"),
+                ),
+                ("name", models.CharField(max_length=200, verbose_name="name")),
+                ("name_en", models.CharField(max_length=200, null=True, verbose_name="name")),
+                ("name_es", models.CharField(max_length=200, null=True, verbose_name="name")),
+                ("name_it", models.CharField(max_length=200, null=True, verbose_name="name")),
+                ("name_fr", models.CharField(max_length=200, null=True, verbose_name="name")),
+                ("description", models.TextField(blank=True, verbose_name="description")),
+                (
+                    "description_en",
+                    models.TextField(blank=True, null=True, verbose_name="description"),
+                ),
+                (
+                    "description_es",
+                    models.TextField(blank=True, null=True, verbose_name="description"),
+                ),
+                (
+                    "description_it",
+                    models.TextField(blank=True, null=True, verbose_name="description"),
+                ),
+                (
+                    "description_fr",
+                    models.TextField(blank=True, null=True, verbose_name="description"),
+                ),
+                ("icon", models.CharField(default="folder", max_length=50, verbose_name="icon")),
+                ("category", models.CharField(blank=True, max_length=100, verbose_name="category")),
+                (
+                    "required_level",
+                    models.CharField(
+                        choices=[
+                            ("viewer", "Viewer"),
+                            ("operator", "Operator"),
+                            ("developer", "Developer"),
+                            ("admin", "Administrator"),
+                        ],
+                        default="viewer",
+                        max_length=20,
+                        verbose_name="required level",
+                    ),
+                ),
+                (
+                    "conda_environment",
+                    models.CharField(blank=True, max_length=255, verbose_name="environment"),
+                ),
+                (
+                    "execution_timeout",
+                    models.PositiveIntegerField(
+                        blank=True, null=True, verbose_name="execution timeout (s)"
+                    ),
+                ),
+                (
+                    "auto_discovery",
+                    models.BooleanField(default=True, verbose_name="auto discovery"),
+                ),
+                ("is_active", models.BooleanField(default=True, verbose_name="active")),
+                ("errors", models.JSONField(blank=True, default=list, verbose_name="errors")),
+                (
+                    "edited_fields",
+                    models.JSONField(blank=True, default=list, verbose_name="edited fields"),
+                ),
+                ("source_signature", models.CharField(blank=True, max_length=64)),
+                (
+                    "discovered_at",
+                    models.DateTimeField(auto_now_add=True, verbose_name="discovered"),
+                ),
+                ("updated_at", models.DateTimeField(auto_now=True, verbose_name="updated")),
             ],
             options={
-                'verbose_name': 'script group',
-                'verbose_name_plural': 'script groups',
-                'ordering': ['directory_name'],
+                "verbose_name": "script group",
+                "verbose_name_plural": "script groups",
+                "ordering": ["directory_name"],
             },
         ),
         migrations.CreateModel(
-            name='Script',
+            name="Script",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('filename', models.CharField(max_length=255, verbose_name='file')),
-                ('display_name', models.CharField(max_length=200, verbose_name='name')),
-                ('display_name_en', models.CharField(max_length=200, null=True, verbose_name='name')),
-                ('display_name_es', models.CharField(max_length=200, null=True, verbose_name='name')),
-                ('display_name_it', models.CharField(max_length=200, null=True, verbose_name='name')),
-                ('display_name_fr', models.CharField(max_length=200, null=True, verbose_name='name')),
-                ('description', models.TextField(blank=True, verbose_name='description')),
-                ('description_en', models.TextField(blank=True, null=True, verbose_name='description')),
-                ('description_es', models.TextField(blank=True, null=True, verbose_name='description')),
-                ('description_it', models.TextField(blank=True, null=True, verbose_name='description')),
-                ('description_fr', models.TextField(blank=True, null=True, verbose_name='description')),
-                ('doc_paths', models.JSONField(blank=True, default=dict, verbose_name='documentation files')),
-                ('category', models.CharField(blank=True, max_length=100, verbose_name='category')),
-                ('tags', models.JSONField(blank=True, default=list, verbose_name='tags')),
-                ('required_level', models.CharField(choices=[('viewer', 'Viewer'), ('operator', 'Operator'), ('developer', 'Developer'), ('admin', 'Administrator')], default='viewer', max_length=20, verbose_name='required level')),
-                ('parameters', models.JSONField(blank=True, default=list, verbose_name='parameters')),
-                ('execution_timeout', models.PositiveIntegerField(blank=True, null=True, verbose_name='execution timeout (s)')),
-                ('flask_port', models.PositiveIntegerField(blank=True, null=True, verbose_name='preferred port')),
-                ('interface', models.BooleanField(default=True, verbose_name='has a web interface')),
-                ('auto_open_interface', models.BooleanField(default=True, verbose_name='open the interface on start')),
-                ('conda_environment', models.CharField(blank=True, help_text="Blank: the group's environment.", max_length=255, verbose_name='environment')),
-                ('is_active', models.BooleanField(default=True, verbose_name='active')),
-                ('errors', models.JSONField(blank=True, default=list, verbose_name='errors')),
-                ('edited_fields', models.JSONField(blank=True, default=list, verbose_name='edited fields')),
-                ('source_signature', models.CharField(blank=True, max_length=64)),
-                ('last_modified', models.DateTimeField(blank=True, null=True, verbose_name='file modified')),
-                ('discovered_at', models.DateTimeField(auto_now_add=True, verbose_name='discovered')),
-                ('updated_at', models.DateTimeField(auto_now=True, verbose_name='updated')),
-                ('group', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='scripts', to='catalog.scriptgroup')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("filename", models.CharField(max_length=255, verbose_name="file")),
+                ("display_name", models.CharField(max_length=200, verbose_name="name")),
+                (
+                    "display_name_en",
+                    models.CharField(max_length=200, null=True, verbose_name="name"),
+                ),
+                (
+                    "display_name_es",
+                    models.CharField(max_length=200, null=True, verbose_name="name"),
+                ),
+                (
+                    "display_name_it",
+                    models.CharField(max_length=200, null=True, verbose_name="name"),
+                ),
+                (
+                    "display_name_fr",
+                    models.CharField(max_length=200, null=True, verbose_name="name"),
+                ),
+                ("description", models.TextField(blank=True, verbose_name="description")),
+                (
+                    "description_en",
+                    models.TextField(blank=True, null=True, verbose_name="description"),
+                ),
+                (
+                    "description_es",
+                    models.TextField(blank=True, null=True, verbose_name="description"),
+                ),
+                (
+                    "description_it",
+                    models.TextField(blank=True, null=True, verbose_name="description"),
+                ),
+                (
+                    "description_fr",
+                    models.TextField(blank=True, null=True, verbose_name="description"),
+                ),
+                (
+                    "doc_paths",
+                    models.JSONField(blank=True, default=dict, verbose_name="documentation files"),
+                ),
+                ("category", models.CharField(blank=True, max_length=100, verbose_name="category")),
+                ("tags", models.JSONField(blank=True, default=list, verbose_name="tags")),
+                (
+                    "required_level",
+                    models.CharField(
+                        choices=[
+                            ("viewer", "Viewer"),
+                            ("operator", "Operator"),
+                            ("developer", "Developer"),
+                            ("admin", "Administrator"),
+                        ],
+                        default="viewer",
+                        max_length=20,
+                        verbose_name="required level",
+                    ),
+                ),
+                (
+                    "parameters",
+                    models.JSONField(blank=True, default=list, verbose_name="parameters"),
+                ),
+                (
+                    "execution_timeout",
+                    models.PositiveIntegerField(
+                        blank=True, null=True, verbose_name="execution timeout (s)"
+                    ),
+                ),
+                (
+                    "flask_port",
+                    models.PositiveIntegerField(
+                        blank=True, null=True, verbose_name="preferred port"
+                    ),
+                ),
+                (
+                    "interface",
+                    models.BooleanField(default=True, verbose_name="has a web interface"),
+                ),
+                (
+                    "auto_open_interface",
+                    models.BooleanField(default=True, verbose_name="open the interface on start"),
+                ),
+                (
+                    "conda_environment",
+                    models.CharField(
+                        blank=True,
+                        help_text="Blank: the group's environment.",
+                        max_length=255,
+                        verbose_name="environment",
+                    ),
+                ),
+                ("is_active", models.BooleanField(default=True, verbose_name="active")),
+                ("errors", models.JSONField(blank=True, default=list, verbose_name="errors")),
+                (
+                    "edited_fields",
+                    models.JSONField(blank=True, default=list, verbose_name="edited fields"),
+                ),
+                ("source_signature", models.CharField(blank=True, max_length=64)),
+                (
+                    "last_modified",
+                    models.DateTimeField(blank=True, null=True, verbose_name="file modified"),
+                ),
+                (
+                    "discovered_at",
+                    models.DateTimeField(auto_now_add=True, verbose_name="discovered"),
+                ),
+                ("updated_at", models.DateTimeField(auto_now=True, verbose_name="updated")),
+                (
+                    "group",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="scripts",
+                        to="catalog.scriptgroup",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'script',
-                'verbose_name_plural': 'scripts',
-                'ordering': ['group__directory_name', 'filename'],
+                "verbose_name": "script",
+                "verbose_name_plural": "scripts",
+                "ordering": ["group__directory_name", "filename"],
             },
         ),
         migrations.CreateModel(
-            name='UserScriptTags',
+            name="UserScriptTags",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('tags', models.JSONField(blank=True, default=list)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('script', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='user_tags', to='catalog.script')),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("tags", models.JSONField(blank=True, default=list)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "script",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="user_tags",
+                        to="catalog.script",
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'personal tags',
-                'verbose_name_plural': 'personal tags',
+                "verbose_name": "personal tags",
+                "verbose_name_plural": "personal tags",
             },
         ),
         migrations.AddConstraint(
-            model_name='script',
-            constraint=models.UniqueConstraint(fields=('group', 'filename'), name='catalog_script_unique_file'),
+            model_name="script",
+            constraint=models.UniqueConstraint(
+                fields=("group", "filename"), name="catalog_script_unique_file"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='userscripttags',
-            constraint=models.UniqueConstraint(fields=('user', 'script'), name='catalog_user_script_tags_unique'),
+            model_name="userscripttags",
+            constraint=models.UniqueConstraint(
+                fields=("user", "script"), name="catalog_user_script_tags_unique"
+            ),
         ),
     ]

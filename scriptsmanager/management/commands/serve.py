@@ -8,6 +8,8 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
+from scriptsmanager.schedules import schedules_ensure
+
 RESTART_LIMIT = 5
 RESTART_WINDOW = 60.0
 STOP_GRACE = 10.0
@@ -16,7 +18,8 @@ STOP_GRACE = 10.0
 class Command(BaseCommand):
     help = (
         "Start the whole application in the foreground: the ASGI server (HTTP and "
-        "WebSocket) and the django-q2 job cluster. Ctrl-C stops everything."
+        "WebSocket), the django-q2 job cluster and the scripts folder watcher. "
+        "Ctrl-C stops everything."
     )
 
     def add_arguments(self, parser):
@@ -25,6 +28,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, host: str, port: int, **options):
         self._port_check(host, port)
+        schedules_ensure()
         system_logs = settings.LOGS_DIR / "system"
         system_logs.mkdir(parents=True, exist_ok=True)
         manage = str(Path(settings.BASE_DIR) / "manage.py")
@@ -42,6 +46,7 @@ class Command(BaseCommand):
                 "scriptsmanager.asgi:application",
             ],
             "jobs": [sys.executable, manage, "qcluster"],
+            "watcher": [sys.executable, manage, "watch_scripts"],
         }
         self.children: dict[str, subprocess.Popen] = {}
         self.restarts: dict[str, list[float]] = {name: [] for name in commands}

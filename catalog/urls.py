@@ -1,0 +1,9 @@
+from django.urls import path
+
+from catalog import views
+
+app_name = "catalog"
+
+urlpatterns = [
+    path("groups/<int:group_id>/", views.group_detail, name="group"),
+]

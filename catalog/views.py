@@ -1,0 +1,69 @@
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.views.decorators.http import require_GET
+
+from accounts.levels import Level, user_has_level
+from catalog import selectors
+from catalog.api import parameters_for_display
+from catalog.header import LANGUAGES
+
+
+@require_GET
+def dashboard(request: HttpRequest) -> HttpResponse:
+    environments = selectors.environments_by_name()
+    groups = [
+        (group, selectors.environment_status(group.conda_environment, environments))
+        for group in selectors.groups_visible_to(user=request.user)
+    ]
+    return render(
+        request,
+        "catalog/dashboard.html",
+        {"groups": groups, "recent_scripts": selectors.recent_scripts_for(user=request.user)},
+    )
+
+
+@require_GET
+def group_detail(request: HttpRequest, group_id: int) -> HttpResponse:
+    group = selectors.group_get_visible(user=request.user, group_id=group_id)
+    scripts = list(selectors.scripts_visible_to(user=request.user, group=group))
+    personal = selectors.personal_tags_by_script(user=request.user, scripts=scripts)
+    environments = selectors.environments_by_name()
+    is_developer = user_has_level(request.user, Level.DEVELOPER)
+    rows = []
+    all_tags: dict[str, str] = {}
+    for script in scripts:
+        tags = personal.get(script.pk, [])
+        for tag in [*script.tags, *tags]:
+            all_tags.setdefault(tag.lower(), tag)
+        rows.append(
+            {
+                "script": script,
+                "personal_tags": tags,
+                "parameters": parameters_for_display(script.parameters),
+                "runnable": script.is_runnable_by(request.user),
+                "search_text": " ".join(
+                    [
+                        script.display_name,
+                        script.filename,
+                        script.description or "",
+                        *script.tags,
+                        *tags,
+                    ]
+                ).lower(),
+            }
+        )
+    return render(
+        request,
+        "catalog/group.html",
+        {
+            "group": group,
+            "rows": rows,
+            "all_tags": sorted(all_tags.values(), key=str.lower),
+            "environment": selectors.environment_status(group.conda_environment, environments),
+            "environments": list(environments.values()) if is_developer else [],
+            "is_developer": is_developer,
+            "can_run_level": user_has_level(request.user, Level.OPERATOR),
+            "levels": Level.choices,
+            "languages": LANGUAGES,
+        },
+    )
