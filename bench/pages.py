@@ -4,8 +4,6 @@ Prints p50/p95/p99 and requests per second for a few pages, sequentially and
 with 8 concurrent clients, and compares p95 with the 100 ms target for a page.
 """
 
-import http.cookiejar
-import json
 import os
 import statistics
 import sys
@@ -22,7 +20,7 @@ import django  # noqa: E402
 
 django.setup()
 
-from scriptsmanager.testing import PERSONA_PASSWORD, running_app  # noqa: E402
+from scriptsmanager.testing import ApiSession, running_app  # noqa: E402
 
 TARGET_P95_MS = 100.0
 REQUESTS = 300
@@ -30,17 +28,9 @@ CONCURRENCY = 8
 
 
 def opener_logged_in(url: str) -> urllib.request.OpenerDirector:
-    jar = http.cookiejar.CookieJar()
-    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
-    opener.open(url + "/api/auth/user").read()
-    token = next(c.value for c in jar if c.name == "csrftoken")
-    request = urllib.request.Request(
-        url + "/api/auth/login",
-        data=json.dumps({"username": "op_otto", "password": PERSONA_PASSWORD}).encode(),
-        headers={"Content-Type": "application/json", "X-CSRFToken": token},
-    )
-    opener.open(request).read()
-    return opener
+    session = ApiSession(url)
+    session.login("op_otto")
+    return session.opener
 
 
 def percentile(samples: list[float], p: float) -> float:

@@ -1,10 +1,13 @@
 """Test helpers shared by every app: fast bcrypt, personas, a running app."""
 
+import http.cookiejar
+import json
 import os
 import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -29,6 +32,47 @@ class FastBCryptSHA256PasswordHasher(BCryptSHA256PasswordHasher):
     """Real bcrypt, with the minimum cost so the suite does not spend minutes hashing."""
 
     rounds = 4
+
+
+class ApiSession:
+    """An HTTP client for a running app that logs in like any API client: fetch
+    the CSRF cookie, send it back as X-CSRFToken."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.jar = http.cookiejar.CookieJar()
+        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.jar))
+
+    def csrf_token(self) -> str:
+        token = next((c.value for c in self.jar if c.name == "csrftoken"), None)
+        if token is None:
+            self.request("GET", "/api/auth/user")
+            token = next(c.value for c in self.jar if c.name == "csrftoken")
+        return token
+
+    def request(self, method: str, path: str, body: object = None) -> tuple[int, object]:
+        """(status, decoded JSON body or text); HTTP errors are returned, not raised."""
+        headers = {"Accept": "application/json"}
+        data = None
+        if body is not None:
+            data = json.dumps(body).encode()
+            headers["Content-Type"] = "application/json"
+        if method not in ("GET", "HEAD"):
+            headers["X-CSRFToken"] = self.csrf_token()
+        request = urllib.request.Request(self.url + path, data=data, headers=headers, method=method)
+        try:
+            with self.opener.open(request, timeout=15) as response:
+                status, raw = response.status, response.read()
+        except urllib.error.HTTPError as error:
+            with error:
+                status, raw = error.code, error.read()
+        try:
+            return status, json.loads(raw)
+        except ValueError:
+            return status, raw.decode(errors="replace")
+
+    def login(self, username: str, password: str = PERSONA_PASSWORD) -> tuple[int, object]:
+        return self.request("POST", "/api/auth/login", {"username": username, "password": password})
 
 
 def free_port() -> int:

@@ -2,8 +2,6 @@
 and the job cluster; safe to run again, and clear when its port is taken."""
 
 import contextlib
-import http.cookiejar
-import json
 import os
 import re
 import signal
@@ -17,7 +15,7 @@ from pathlib import Path
 
 from django.conf import settings
 
-from scriptsmanager.testing import free_port
+from scriptsmanager.testing import ApiSession, free_port
 
 READY_TIMEOUT = 90
 STOP_TIMEOUT = 20
@@ -107,23 +105,7 @@ class Start:
 
 def _login(url: str, username: str, password: str) -> tuple[int, dict]:
     """Log in like a script would: fetch the CSRF cookie, send it back as a header."""
-    jar = http.cookiejar.CookieJar()
-    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
-    with opener.open(url + "/api/auth/user", timeout=10) as response:
-        assert response.status == 200
-    token = next(cookie.value for cookie in jar if cookie.name == "csrftoken")
-    request = urllib.request.Request(
-        url + "/api/auth/login",
-        data=json.dumps({"username": username, "password": password}).encode(),
-        headers={"Content-Type": "application/json", "X-CSRFToken": token},
-        method="POST",
-    )
-    try:
-        with opener.open(request, timeout=10) as response:
-            return response.status, json.load(response)
-    except urllib.error.HTTPError as error:
-        with error:
-            return error.code, json.load(error)
+    return ApiSession(url).login(username, password)
 
 
 def _get_until_the_server_hangs_up(port: int, path: str) -> bytes:
