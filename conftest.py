@@ -43,11 +43,19 @@ def csrf_client(db):
 
 @pytest.fixture(scope="session")
 def live_app(tmp_path_factory):
-    """The real application (`manage.py serve`: daphne and the q2 cluster) on a
-    fresh data folder with the personas; yields its base URL."""
+    """The real application (`manage.py serve`: daphne, the q2 cluster, the watcher)
+    on a fresh data folder with the personas and a copy of the sample script
+    groups (so editing them in a test never touches the repository); yields its URL."""
+    import shutil
+
+    from django.conf import settings
+
     from scriptsmanager.testing import running_app
 
-    with running_app(tmp_path_factory.mktemp("live-app")) as url:
+    scripts = tmp_path_factory.mktemp("live-scripts") / "script_groups"
+    shutil.copytree(settings.BASE_DIR / "app" / "backend" / "script_groups", scripts)
+    data = tmp_path_factory.mktemp("live-app")
+    with running_app(data, extra_env={"SCRIPT_GROUPS_DIR": str(scripts)}) as url:
         yield url
 
 

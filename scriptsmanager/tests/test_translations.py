@@ -56,7 +56,7 @@ def test_the_catalogs_cover_every_string_in_the_code(tmp_path):
         settings.BASE_DIR,
         copy,
         ignore=shutil.ignore_patterns(
-            ".venv", ".git", "data", "backup", "vendor", "__pycache__", "*.mo", ".*cache"
+            ".venv", ".git", "data", "backup", "vendor", "__pycache__", "*.mo", ".*cache", "app"
         ),
     )
     for domain in ("django", "djangojs"):
