@@ -23,7 +23,7 @@ def open_group(page, name):
 
 
 def test_browse_filter_and_read_the_docs_with_math(live_app, page):
-    login(page, live_app, "op_otto")
+    login(page, live_app, "op_olga")
     assert page.locator("[data-testid=group-card]").count() >= 2
     open_group(page, "Thermal")
     cards = page.locator("[data-testid=script-card]")
