@@ -6,7 +6,6 @@ further down the file does not hide it) or, failing that, the leading block of
 until the next key line, which lets JSON such as `@parameters` span lines.
 """
 
-import ast
 import io
 import json
 import re
@@ -88,17 +87,15 @@ def _docstring(source: str) -> tuple[str, int] | None:
             if token.type in (tokenize.COMMENT, tokenize.NL, tokenize.NEWLINE, tokenize.ENCODING):
                 continue
             if token.type == tokenize.STRING:
-                try:
-                    value = ast.literal_eval(token.string)
-                except (ValueError, SyntaxError):
+                # The text as written, without escape processing: a Windows path
+                # like C:\\new stays as typed and line numbers stay true.
+                opening = re.match(r"^([rRuUbBfF]*)('\'\'\'|\"\"\"|'|\")", token.string)
+                if opening is None or "b" in opening[1].lower() or "f" in opening[1].lower():
                     return None
-                if not isinstance(value, str):
-                    return None
-                # Skip the opening quotes (and a string prefix) to find the text's line.
-                opening = re.match(r"^[rRuUbBfF]*('''|\"\"\"|'|\")", token.string)
-                offset = len(opening.group(0)) if opening else 0
-                first_line = token.start[0] + token.string[:offset].count("\n")
-                return value, first_line
+                quote = opening[2]
+                text = token.string[len(opening[0]) : len(token.string) - len(quote)]
+                first_line = token.start[0]
+                return text, first_line
             return None
     except (tokenize.TokenError, IndentationError, SyntaxError):
         return None
@@ -134,7 +131,8 @@ def _key_blocks(text: str, first_line: int) -> list[tuple[str, str, int]]:
             blocks.append([match[1], [match[2]], first_line + index])
         elif blocks:
             blocks[-1][1].append(line)
-    return [(key, "\n".join(parts).strip(), line) for key, parts, line in blocks]
+    # Values keep their leading line breaks so JSON error lines map to the file.
+    return [(key, "\n".join(parts).rstrip(), line) for key, parts, line in blocks]
 
 
 def translated_value(raw: Any) -> dict[str, str] | None:
@@ -223,11 +221,16 @@ def parameters_validate(
                 )
             )
             continue
+        flags = {flag: item.get(flag, False) for flag in ("required", "secret")}
+        wrong = [flag for flag, value in flags.items() if not isinstance(value, bool)]
+        if wrong:
+            problems.append(Problem(source, line, f"{where}: {wrong[0]} must be true or false"))
+            continue
         parameter = {
             "name": name,
             "type": kind,
-            "required": bool(item.get("required", False)),
-            "secret": bool(item.get("secret", False)) or kind == "password",
+            "required": flags["required"],
+            "secret": flags["secret"] or kind == "password",
         }
         description = item.get("description")
         if description is not None:
@@ -268,7 +271,12 @@ def parameters_validate(
                     bad_bounds = True
                 else:
                     parameter[bound] = value
-            if not bad_bounds and parameter.get("min", 0) > parameter.get("max", float("inf")):
+            if (
+                not bad_bounds
+                and "min" in parameter
+                and "max" in parameter
+                and parameter["min"] > parameter["max"]
+            ):
                 problems.append(Problem(source, line, f"{where}: min is above max"))
                 bad_bounds = True
             if bad_bounds:
@@ -397,7 +405,7 @@ def _as_int(raw: Any) -> int | None:
         return None
     if isinstance(raw, int):
         return raw
-    if isinstance(raw, str) and raw.strip().isdigit():
+    if isinstance(raw, str) and re.fullmatch(r"[0-9]{1,9}", raw.strip()):
         return int(raw.strip())
     return None
 
@@ -433,8 +441,11 @@ def header_parse(source: str, *, filename: str) -> Header:
         line_of[key] = line
         if key == "parameters":
             try:
-                raw[key] = json.loads(value) if value else []
+                raw[key] = json.loads(value) if value.strip() else []
             except json.JSONDecodeError as error:
+                # No fallback to an earlier @parameters: a script runs with the
+                # parameters it declares last, or not at all.
+                raw.pop(key, None)
                 header.problems.append(
                     Problem(
                         filename,
@@ -444,7 +455,7 @@ def header_parse(source: str, *, filename: str) -> Header:
                 )
                 continue
         else:
-            raw[key] = value
+            raw[key] = value.strip()
     header.problems += metadata_values_apply(header.values, raw, source=filename, line_of=line_of)
     return header
 
@@ -452,7 +463,8 @@ def header_parse(source: str, *, filename: str) -> Header:
 def header_read(path: Path) -> Header:
     """Parse the header of the file at `path`; unreadable files give one problem."""
     try:
-        source = path.read_bytes().decode("utf-8", errors="replace")
+        # utf-8-sig: files saved by Windows Notepad start with a byte-order mark.
+        source = path.read_bytes().decode("utf-8-sig", errors="replace")
     except OSError as error:
         return Header(
             problems=[Problem(path.name, None, f"cannot read the file: {error.strerror}")]

@@ -55,7 +55,9 @@ def test_a_developer_edits_docs_with_a_live_preview_and_edits_metadata(live_app,
     card.locator("[data-testid=edit-doc]").click()
     editor = page.locator("[data-testid=doc-text]")
     editor.wait_for()
-    editor.fill("# Hello from the browser\n\nEnergy $E = mc^2$\n\n<script>window.pwned = 1</script>")
+    editor.fill(
+        "# Hello from the browser\n\nEnergy $E = mc^2$\n\n<script>window.pwned = 1</script>"
+    )
     preview = page.locator("[data-testid=doc-preview]")
     preview.locator("h1:has-text('Hello from the browser')").wait_for()
     preview.locator(".katex").first.wait_for()
@@ -71,5 +73,9 @@ def test_a_developer_edits_docs_with_a_live_preview_and_edits_metadata(live_app,
     page.fill("#md-desc-en", "Edited in the browser")
     with page.expect_navigation():
         page.click("[data-testid=save-metadata]")
-    assert page.locator("[data-testid=script-card]").first.locator("text=Edited in the browser").is_visible()
+    assert (
+        page.locator("[data-testid=script-card]")
+        .first.locator("text=Edited in the browser")
+        .is_visible()
+    )
     page.screenshot(path=str(SCREENSHOTS / "group-edited.png"), full_page=True)
