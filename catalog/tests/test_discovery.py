@@ -165,3 +165,17 @@ def test_a_missing_scripts_folder_is_reported_not_raised(settings, tmp_path, db)
     summary = discovery_run()
     assert summary.groups == 0
     assert "does not exist" in summary.problems[0]
+
+
+def test_the_discover_command_prints_a_summary(tree, db):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    tree.script("g", "a.py", HEADER)
+    tree.script("g", "b.py", "@required_level: nobody")
+    out = StringIO()
+    call_command("discover", stdout=out)
+    assert out.getvalue().strip() == (
+        "Discovery: 1 groups, 2 scripts; added 3, changed 0, removed 0, errors 1"
+    )
