@@ -1,7 +1,7 @@
 import pytest
 from django.test import Client
 
-from scriptsmanager.testing import PERSONA_PASSWORD, PERSONAS
+from scriptsmanager.testing import PERSONA_PASSWORD, PERSONAS, ScriptsTree
 
 
 @pytest.fixture(autouse=True)
@@ -79,3 +79,12 @@ def page(browser):
     page = context.new_page()
     yield page
     context.close()
+
+
+@pytest.fixture
+def tree(settings, tmp_path) -> ScriptsTree:
+    """A temporary SCRIPT_GROUPS_DIR to write real groups and scripts into."""
+    root = tmp_path / "script_groups"
+    root.mkdir()
+    settings.SCRIPT_GROUPS_DIR = root
+    return ScriptsTree(root)

@@ -25,4 +25,5 @@ def ui(request: HttpRequest) -> dict[str, Any]:
         "ui_languages": Language.choices,
         "ui_themes": Theme.choices,
         "heartbeat_interval": settings.HEARTBEAT_INTERVAL,
+        "idle_warning_seconds": settings.IDLE_WARNING_SECONDS,
     }

@@ -107,6 +107,8 @@ class AuditEvent(models.Model):
         METADATA_EDITED = "metadata_edited", _("Script metadata edited")
         DOCS_EDITED = "docs_edited", _("Script documentation edited")
         ENVIRONMENT_CHANGED = "environment_changed", _("Group environment changed")
+        EXECUTION_STARTED = "execution_started", _("Script started")
+        EXECUTION_STOPPED = "execution_stopped", _("Script stopped")
 
     created_at = models.DateTimeField(_("time"), auto_now_add=True, db_index=True)
     actor = models.ForeignKey(

@@ -3,6 +3,9 @@
 import psutil
 from django.conf import settings
 
+from accounts.levels import Level, user_has_level
+from execution.models import ScriptProcess
+
 
 def ports_listening_in_range() -> int:
     """How many ports of the script range something is listening on right now."""
@@ -30,3 +33,25 @@ def port_usage() -> dict[str, int]:
         "in_use": in_use,
         "free": total - in_use,
     }
+
+
+def processes_visible_to(*, user):
+    """Script processes of the user; administrators see all."""
+    processes = ScriptProcess.objects.select_related("execution", "script")
+    if user_has_level(user, Level.ADMIN):
+        return processes
+    return processes.filter(user=user)
+
+
+def interface_for_token(token: str):
+    """The live interface process with this per-launch token, or None."""
+    return (
+        ScriptProcess.objects.select_related("execution", "script", "script__group")
+        .filter(tab_session_id=token, has_interface=True)
+        .exclude(status=ScriptProcess.Status.ENDED)
+        .first()
+    )
+
+
+def active_script_count() -> int:
+    return ScriptProcess.objects.exclude(status=ScriptProcess.Status.ENDED).count()

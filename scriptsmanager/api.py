@@ -16,6 +16,7 @@ from ninja.errors import ValidationError as NinjaValidationError
 
 from accounts.api import router as accounts_router
 from catalog.api import router as catalog_router
+from execution.api import router as execution_router
 from scriptsmanager.api_auth import CsrfSessionAuth
 
 api = NinjaAPI(
@@ -31,6 +32,7 @@ api = NinjaAPI(
 )
 api.add_router("", accounts_router)
 api.add_router("", catalog_router)
+api.add_router("", execution_router)
 
 
 def _field_of(location: list[Any]) -> str:

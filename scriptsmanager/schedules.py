@@ -16,3 +16,12 @@ def schedules_ensure() -> None:
             "repeats": -1,
         },
     )
+    Schedule.objects.update_or_create(
+        name="execution-cleanup",
+        defaults={
+            "func": "execution.tasks.cleanup_task",
+            "schedule_type": Schedule.MINUTES,
+            "minutes": max(1, settings.CLEANUP_INTERVAL // 60),
+            "repeats": -1,
+        },
+    )

@@ -222,6 +222,14 @@ INTERFACE_READY_TIMEOUT = env_int("INTERFACE_READY_TIMEOUT", 30, minimum=1)
 MAX_CONCURRENT_INTERFACES = env_int("MAX_CONCURRENT_INTERFACES", 20, minimum=1)
 MAX_INTERFACES_PER_USER = env_int("MAX_INTERFACES_PER_USER", 5, minimum=1)
 INTERFACE_ACCESS = env_choice("INTERFACE_ACCESS", "proxy", ("proxy", "direct"))
+TAB_CLOSE_GRACE = env_int("TAB_CLOSE_GRACE", 15, minimum=1)
+IDLE_WARNING_SECONDS = env_int("IDLE_WARNING_SECONDS", 60, minimum=5)
+CLEANUP_INTERVAL = env_int("CLEANUP_INTERVAL", 300, minimum=10)
+STOP_GRACE_SECONDS = env_int("STOP_GRACE_SECONDS", 5, minimum=1)
+SCRIPT_MEMORY_LIMIT_MB = env_int("SCRIPT_MEMORY_LIMIT_MB", 4096, minimum=0)
+SCRIPT_CPU_LIMIT_SECONDS = env_int("SCRIPT_CPU_LIMIT_SECONDS", 0, minimum=0)
+DEFAULT_EXECUTION_TIMEOUT = env_int("DEFAULT_EXECUTION_TIMEOUT", 0, minimum=0)
+OUTPUT_DB_LIMIT_BYTES = env_int("OUTPUT_DB_LIMIT_BYTES", 1048576, minimum=1024)
 
 # --- Logs and backups ---------------------------------------------------------------
 LOG_RETENTION_DAYS = {

@@ -10,6 +10,7 @@ from scriptsmanager.api import api
 urlpatterns = [
     path("", catalog_views.dashboard, name="home"),
     path("", include("catalog.urls")),
+    path("", include("execution.urls")),
     path("health", views.health, name="health"),
     path("branding/logo", views.branding_logo, name="branding_logo"),
     path(

@@ -11,7 +11,7 @@ from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_GET
 
 from catalog.conda import conda_executable
-from execution.selectors import port_usage
+from execution.selectors import active_script_count, port_usage
 
 
 def _database_ok() -> bool:
@@ -34,7 +34,7 @@ def health(request: HttpRequest) -> JsonResponse:
         "timestamp": timezone.now().isoformat(),
         "database": {"ok": database_ok, "vendor": connection.vendor},
         "conda": {"available": conda is not None, "executable": str(conda) if conda else None},
-        "active_scripts": 0,
+        "active_scripts": active_script_count(),
         "port_usage": port_usage(),
     }
     return JsonResponse(body, status=200 if database_ok else 503)

@@ -18,7 +18,8 @@ STOP_GRACE = 10.0
 class Command(BaseCommand):
     help = (
         "Start the whole application in the foreground: the ASGI server (HTTP and "
-        "WebSocket), the django-q2 job cluster and the scripts folder watcher. "
+        "WebSocket), the django-q2 job cluster, the scripts folder watcher and the "
+        "script supervisor. "
         "Ctrl-C stops everything."
     )
 
@@ -47,6 +48,7 @@ class Command(BaseCommand):
             ],
             "jobs": [sys.executable, manage, "qcluster"],
             "watcher": [sys.executable, manage, "watch_scripts"],
+            "supervisor": [sys.executable, manage, "supervise"],
         }
         self.children: dict[str, subprocess.Popen] = {}
         self.restarts: dict[str, list[float]] = {name: [] for name in commands}

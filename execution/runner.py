@@ -1,0 +1,485 @@
+"""Supervisor for one user script: starts it, owns its whole process tree and
+reports how it ended.
+
+The manager starts it as
+
+    python -I -S runner.py --exit-file PATH [--timeout S] [--grace S]
+        [--memory-mb MB] [--cpu-seconds S] [--cwd DIR] -- PYTHON SCRIPT ARGS...
+
+in a new session, with stdout and stderr already pointing at the execution's
+log files and the script's environment already prepared; the script inherits
+all three unchanged. The runner makes itself a child subreaper (Linux), so
+descendants that double-fork or call setsid are re-parented to it: it reaps
+them, and stops them when the script ends, when the runner gets SIGTERM,
+SIGINT or SIGHUP ("terminated") or when the timeout passes ("timeout"):
+SIGTERM to the whole tree, SIGKILL to whatever is left after the grace period.
+
+Files (both written atomically; PATH is --exit-file):
+- PATH.state, as soon as the script runs: {"runner_pid", "script_pid", "started_at"}.
+- PATH, once every process of the tree is gone: {"runner_pid", "script_pid",
+  "started_at", "ended_at", "exit_code" (null when killed by a signal), "signal",
+  "reason" ("exited" | "timeout" | "terminated" | "start_failed"), "subreaper",
+  "killed_after_grace"} plus "error" when something went wrong.
+
+Exit status: 0 once the exit file is written, 127 when the script could not be
+started (exit file written too), 1 when the exit file could not be written,
+2 for bad arguments.
+
+Standard library only, and only what is needed: it runs with -I -S before
+every script, so its start-up time is every script's.
+"""
+
+import getopt
+import json
+import os
+import resource
+import select
+import signal
+import subprocess
+import sys
+import time
+
+PREFIX = "[scriptsmanager runner] "
+PR_SET_PDEATHSIG = 1
+PR_SET_CHILD_SUBREAPER = 36
+STOP_SIGNALS = ("SIGTERM", "SIGINT", "SIGHUP")
+POLL_SECONDS = 0.05
+# While idle the runner sleeps until a signal (SIGCHLD included) wakes it; the
+# cap only bounds the damage of a wake-up that never comes.
+IDLE_WAKE_SECONDS = 5.0
+RESCAN_SECONDS = 0.25
+# After SIGKILL only processes stuck in the kernel (uninterruptible sleep)
+# survive; the exit file must not wait for them forever.
+KILL_WAIT_SECONDS = 10.0
+
+
+def diagnose(message: str) -> None:
+    try:
+        sys.stderr.write(f"{PREFIX}{message}\n")
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        pass
+
+
+class Options:
+    """The runner's options, with the defaults used when one is not given."""
+
+    exit_file: str = ""
+    timeout: float = 0.0
+    grace: float = 5.0
+    memory_mb: int = 0
+    cpu_seconds: int = 0
+    cwd: str | None = None
+
+
+# getopt rather than argparse: argparse (with re, gettext and shutil) costs about
+# 5 ms of start-up, paid before every script.
+_OPTION_TYPES = {
+    "exit-file": str,
+    "timeout": float,
+    "grace": float,
+    "memory-mb": int,
+    "cpu-seconds": int,
+    "cwd": str,
+}
+
+
+class UsageError(Exception):
+    pass
+
+
+def arguments_parse(argv: list[str]) -> tuple[Options, list[str]]:
+    """The options and the command after "--" (everything after it is the
+    script's, even words that look like our options). Raises UsageError."""
+    try:
+        pairs, command = getopt.getopt(argv, "", [f"{name}=" for name in _OPTION_TYPES])
+    except getopt.GetoptError as error:
+        raise UsageError(str(error)) from None
+    if command and "--" not in argv:
+        raise UsageError(f"put -- before the command: {command[0]}")
+    options = Options()
+    for flag, text in pairs:
+        name = flag[2:]
+        kind = _OPTION_TYPES[name]
+        try:
+            value = kind(text)
+        except ValueError:
+            raise UsageError(f"{flag}: not a valid {kind.__name__}: {text!r}") from None
+        if kind is not str and not value >= 0:  # also refuses NaN
+            raise UsageError(f"{flag}: must not be negative: {text!r}")
+        setattr(options, name.replace("-", "_"), value)
+    if not options.exit_file:
+        raise UsageError("--exit-file is required")
+    return options, command
+
+
+def _libc():
+    """libc through ctypes on Linux, for prctl; None elsewhere or when unavailable."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl.argtypes = [ctypes.c_int] + [ctypes.c_ulong] * 4
+        libc.prctl.restype = ctypes.c_int
+        return libc
+    except (ImportError, OSError, AttributeError):
+        return None
+
+
+def subreaper_become(libc) -> bool:
+    if libc is None:
+        return False
+    return libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0
+
+
+def _limit(kind: int, soft: int, hard: int) -> tuple[int, int]:
+    # An unprivileged process cannot raise its hard limit: clamp to it here, in
+    # the runner, so that applying the limits in the child cannot fail.
+    _, current_hard = resource.getrlimit(kind)
+    if current_hard != resource.RLIM_INFINITY:
+        hard = min(hard, current_hard)
+    return min(soft, hard), hard
+
+
+def limits_preexec(*, memory_mb: int, cpu_seconds: int, libc):
+    """The function run in the child between fork and exec: resource limits,
+    and SIGKILL for the script should the runner itself be SIGKILLed."""
+    limits = []
+    if memory_mb > 0:
+        size = memory_mb * 1024 * 1024
+        limits.append((resource.RLIMIT_AS, _limit(resource.RLIMIT_AS, size, size)))
+    if cpu_seconds > 0:
+        # SIGXCPU at the soft limit; SIGKILL one second later if it is ignored.
+        limits.append(
+            (resource.RLIMIT_CPU, _limit(resource.RLIMIT_CPU, cpu_seconds, cpu_seconds + 1))
+        )
+
+    def apply():
+        if libc is not None:
+            libc.prctl(PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
+        for kind, values in limits:
+            resource.setrlimit(kind, values)
+
+    return apply
+
+
+def json_write_atomic(path: str, data: dict) -> None:
+    """Write JSON to `path` so that readers see the old file or the whole new
+    one, never a part: a temporary file in the same folder, fsync, rename."""
+    temporary = f"{path}.{os.getpid()}.tmp"
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o644)
+    try:
+        os.write(fd, json.dumps(data).encode())
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    try:
+        os.replace(temporary, path)
+    except OSError:
+        os.unlink(temporary)
+        raise
+    try:
+        folder = os.open(os.path.dirname(os.path.abspath(path)), os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(folder)
+    except OSError:
+        pass
+    finally:
+        os.close(folder)
+
+
+def process_table() -> dict[int, tuple[int, int, bytes]] | None:
+    """{pid: (ppid, process group, state)} from /proc, or None without /proc."""
+    try:
+        names = os.listdir("/proc")
+    except OSError:
+        return None
+    table = {}
+    for name in names:
+        if not name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{name}/stat", "rb") as handle:
+                stat = handle.read()
+        except OSError:
+            continue  # ended while we looked
+        # The command name is in parentheses and may itself contain ") ".
+        fields = stat[stat.rfind(b")") + 2 :].split()
+        try:
+            table[int(name)] = (int(fields[1]), int(fields[2]), fields[0])
+        except (IndexError, ValueError):
+            continue
+    return table
+
+
+def descendants(root: int) -> tuple[set[int], set[int]] | None:
+    """(living descendants of `root`, their process groups), or None without /proc.
+
+    Follows parent links, so it finds processes that left the script's process
+    group or session (setsid), which killpg would miss."""
+    table = process_table()
+    if table is None:
+        return None
+    children: dict[int, list[int]] = {}
+    for pid, (ppid, _, _) in table.items():
+        children.setdefault(ppid, []).append(pid)
+    found, groups = set(), set()
+    pending = list(children.get(root, ()))
+    while pending:
+        pid = pending.pop()
+        if pid in found:
+            continue
+        ppid, group, state = table[pid]
+        if state not in (b"Z", b"X"):
+            found.add(pid)
+            groups.add(group)
+        pending.extend(children.get(pid, ()))
+    return found, groups
+
+
+class Runner:
+    def __init__(self, options: Options, command: list[str]) -> None:
+        self.options = options
+        self.command = command
+        self.pid = os.getpid()
+        self.libc = _libc()
+        self.subreaper = False
+        self.script: subprocess.Popen | None = None
+        self.script_pid: int | None = None
+        self.script_status: int | None = None
+        self.started_at: float | None = None
+        self.stop_requested = False
+        self.killed_after_grace = False
+        self.errors: list[str] = []
+        self._wake_read, self._wake_write = os.pipe()
+
+    # Signals --------------------------------------------------------------
+
+    def _stop_requested(self, signum, frame) -> None:
+        self.stop_requested = True
+
+    def signals_install(self) -> None:
+        """Handlers only set a flag; the C-level handler also writes a byte to
+        the wake-up pipe, so a signal that lands just before select() still
+        ends the wait (no lost wake-ups, no polling while idle)."""
+        for fd in (self._wake_read, self._wake_write):
+            os.set_blocking(fd, False)
+        signal.set_wakeup_fd(self._wake_write, warn_on_full_buffer=False)
+        for name in STOP_SIGNALS:
+            signum = getattr(signal, name, None)
+            if signum is not None:
+                signal.signal(signum, self._stop_requested)
+        if hasattr(signal, "SIGCHLD"):
+            # A Python-level handler, even an empty one, is what makes SIGCHLD
+            # reach the wake-up pipe.
+            signal.signal(signal.SIGCHLD, lambda signum, frame: None)
+
+    def sleep(self, seconds: float) -> None:
+        """Wait up to `seconds`, returning early when any handled signal arrives."""
+        try:
+            ready, _, _ = select.select([self._wake_read], [], [], max(0.0, seconds))
+        except InterruptedError:
+            return
+        if ready:
+            try:
+                while os.read(self._wake_read, 512):
+                    pass
+            except (BlockingIOError, InterruptedError):
+                pass
+
+    # Children -------------------------------------------------------------
+
+    def reap(self) -> bool:
+        """Reap every child that has ended (the script and any re-parented
+        orphan alike); True while the runner still has children."""
+        while True:
+            try:
+                pid, status = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                return False
+            if pid == 0:
+                return True
+            if pid == self.script_pid:
+                self.script_status = status
+                # Tell Popen its child is gone, or it would think it still runs.
+                self.script.returncode = os.waitstatus_to_exitcode(status)
+
+    def tree_signal(self, signum: int, already: set[int] | None = None) -> None:
+        """Send `signum` to the script's process group and every descendant;
+        with `already`, only to descendants not in it (which it then includes)."""
+        tree = descendants(self.pid)
+        pids, groups = tree if tree is not None else (set(), set())
+        # Once the script is reaped its PID (the group's id) may be reused by an
+        # unrelated new group: signal the group only while it provably exists.
+        if self.script_status is None or self.script_pid in groups or tree is None:
+            self._kill(os.killpg, self.script_pid, signum)
+        if already is not None:
+            pids -= already
+            already |= pids
+        for pid in pids:
+            self._kill(os.kill, pid, signum)
+
+    @staticmethod
+    def _kill(function, target: int, signum: int) -> None:
+        try:
+            function(target, signum)
+            if signum == signal.SIGTERM:
+                # A stopped process would only act on SIGTERM once continued.
+                function(target, signal.SIGCONT)
+        except (ProcessLookupError, PermissionError):
+            pass
+
+    def tree_stop(self) -> None:
+        """SIGTERM the whole tree, wait up to the grace period for it to end,
+        then SIGKILL what is left; return once every child is reaped."""
+        if not self.reap():
+            return
+        signalled: set[int] = set()
+        self.tree_signal(signal.SIGTERM, signalled)
+        now = time.monotonic()
+        grace_ends = now + self.options.grace
+        next_scan = now + RESCAN_SECONDS
+        while self.reap():
+            now = time.monotonic()
+            if now >= grace_ends:
+                self.killed_after_grace = True
+                self.tree_kill()
+                return
+            if now >= next_scan:
+                # Processes forked after the first round get their SIGTERM too.
+                self.tree_signal(signal.SIGTERM, signalled)
+                next_scan = now + RESCAN_SECONDS
+            self.sleep(min(POLL_SECONDS, grace_ends - now))
+
+    def tree_kill(self) -> None:
+        """SIGKILL the tree until every child is reaped, or give up after
+        KILL_WAIT_SECONDS and say who is left."""
+        give_up = time.monotonic() + KILL_WAIT_SECONDS
+        while True:
+            # Again on every round: a process may have forked before it died.
+            self.tree_signal(signal.SIGKILL)
+            if not self.reap():
+                return
+            if time.monotonic() >= give_up:
+                tree = descendants(self.pid)
+                left = sorted(tree[0]) if tree else []
+                self.errors.append(f"still alive {KILL_WAIT_SECONDS:g} s after SIGKILL: {left}")
+                diagnose(self.errors[-1])
+                return
+            self.sleep(POLL_SECONDS)
+
+    # Files ----------------------------------------------------------------
+
+    def exit_file_write(self, reason: str) -> bool:
+        status = self.script_status
+        exit_code = signum = None
+        if status is not None:
+            if os.WIFSIGNALED(status):
+                signum = os.WTERMSIG(status)
+            else:
+                exit_code = os.waitstatus_to_exitcode(status)
+        data = {
+            "runner_pid": self.pid,
+            "script_pid": self.script_pid,
+            "started_at": self.started_at,
+            "ended_at": time.time(),
+            "exit_code": exit_code,
+            "signal": signum,
+            "reason": reason,
+            "subreaper": self.subreaper,
+            "killed_after_grace": self.killed_after_grace,
+        }
+        if self.errors:
+            data["error"] = "; ".join(self.errors)
+        try:
+            json_write_atomic(self.options.exit_file, data)
+        except OSError as error:
+            diagnose(f"cannot write the exit file {self.options.exit_file}: {error}")
+            return False
+        return True
+
+    def state_file_write(self) -> None:
+        path = self.options.exit_file + ".state"
+        data = {
+            "runner_pid": self.pid,
+            "script_pid": self.script_pid,
+            "started_at": self.started_at,
+        }
+        try:
+            json_write_atomic(path, data)
+        except OSError as error:
+            diagnose(f"cannot write the state file {path}: {error}")
+
+    # Main -----------------------------------------------------------------
+
+    def start(self) -> bool:
+        self.started_at = time.time()
+        if not self.command:
+            self.errors.append("no command to run (nothing after --)")
+            diagnose(self.errors[-1])
+            return False
+        preexec = limits_preexec(
+            memory_mb=self.options.memory_mb,
+            cpu_seconds=self.options.cpu_seconds,
+            libc=self.libc,
+        )
+        try:
+            # Its own process group: killpg reaches it and its plain children
+            # without touching the runner.
+            self.script = subprocess.Popen(
+                self.command, cwd=self.options.cwd, process_group=0, preexec_fn=preexec
+            )
+        except (OSError, subprocess.SubprocessError, ValueError) as error:
+            self.errors.append(f"cannot start {self.command[0]}: {error}")
+            diagnose(self.errors[-1])
+            return False
+        self.script_pid = self.script.pid
+        return True
+
+    def run(self) -> int:
+        self.signals_install()
+        self.subreaper = subreaper_become(self.libc)
+        if self.stop_requested:
+            # Stopped before anything started: there is nothing to clean up.
+            return 0 if self.exit_file_write("terminated") else 1
+        if not self.start():
+            self.exit_file_write("start_failed")
+            return 127
+        self.state_file_write()
+        deadline = None
+        if self.options.timeout > 0:
+            deadline = time.monotonic() + self.options.timeout
+        reason = "exited"
+        while True:
+            self.reap()
+            if self.script_status is not None:
+                break
+            if self.stop_requested:
+                reason = "terminated"
+                break
+            now = time.monotonic()
+            if deadline is not None and now >= deadline:
+                reason = "timeout"
+                break
+            wait = IDLE_WAKE_SECONDS if deadline is None else min(IDLE_WAKE_SECONDS, deadline - now)
+            self.sleep(wait)
+        # Whatever ended the run, nothing of the script may outlive it.
+        self.tree_stop()
+        return 0 if self.exit_file_write(reason) else 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        options, command = arguments_parse(sys.argv[1:] if argv is None else argv)
+    except UsageError as error:
+        diagnose(f"bad arguments: {error}")
+        return 2
+    return Runner(options, command).run()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

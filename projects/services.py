@@ -1,0 +1,51 @@
+"""Projects and their data folders."""
+
+import os
+import re
+from pathlib import Path
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+
+from catalog.models import ScriptGroup
+from projects.models import DEFAULT_PROJECT_NAME, UserProject
+
+SAFE_NAME = re.compile(r"[^A-Za-z0-9_.-]+")
+
+
+def path_segment(name: str) -> str:
+    """A name made safe as one folder name (no separators, no leading dots)."""
+    cleaned = SAFE_NAME.sub("_", name).strip("._") or "_"
+    return cleaned[:100]
+
+
+def project_data_dir(project: UserProject) -> Path:
+    """data/script_groups/<group>/<user>/<project>/ (not created here)."""
+    return (
+        Path(settings.BASE_DATA_PATH)
+        / "script_groups"
+        / path_segment(project.group.directory_name)
+        / path_segment(project.user.username)
+        / path_segment(project.name)
+    )
+
+
+def project_data_dir_ensure(project: UserProject) -> Path:
+    path = project_data_dir(project)
+    # 755 as the specification's data_directory_permissions: the owner writes,
+    # the scripts' readers (same machine account) read.
+    path.mkdir(parents=True, exist_ok=True, mode=0o755)
+    os.chmod(path, 0o755)  # noqa: S103
+    return path
+
+
+def project_ensure_default(*, user, group: ScriptGroup) -> UserProject:
+    """The user's default project in the group, created on first use."""
+    try:
+        with transaction.atomic():
+            project, _ = UserProject.objects.get_or_create(
+                user=user, group=group, name=DEFAULT_PROJECT_NAME, defaults={"is_default": True}
+            )
+    except IntegrityError:  # another request created it first
+        project = UserProject.objects.get(user=user, group=group, name=DEFAULT_PROJECT_NAME)
+    return project
