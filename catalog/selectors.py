@@ -115,8 +115,16 @@ def environment_status(name: str, environments: dict[str, CondaEnvironment]) -> 
 
 
 def recent_scripts_for(*, user, limit: int = 6) -> list[Script]:
-    """Scripts the user ran most recently, newest first.
+    """Scripts the user ran most recently (still visible to them), newest first."""
+    from logs.models import ExecutionLog
 
-    Runs are recorded from the execution issue on; until then there are none.
-    """
-    return []
+    recent: list[int] = []
+    for script_id in (
+        ExecutionLog.objects.filter(user=user, script__isnull=False)
+        .order_by("-start_time")
+        .values_list("script_id", flat=True)[: limit * 5]
+    ):
+        if script_id not in recent:
+            recent.append(script_id)
+    scripts = {s.pk: s for s in scripts_visible_to(user=user).filter(pk__in=recent[:limit])}
+    return [scripts[pk] for pk in recent[:limit] if pk in scripts]

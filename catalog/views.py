@@ -6,6 +6,7 @@ from accounts.levels import Level, user_has_level
 from catalog import selectors
 from catalog.api import parameters_for_display
 from catalog.header import LANGUAGES
+from execution import selectors as execution_selectors
 
 
 @require_GET
@@ -18,7 +19,11 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "catalog/dashboard.html",
-        {"groups": groups, "recent_scripts": selectors.recent_scripts_for(user=request.user)},
+        {
+            "groups": groups,
+            "recent_scripts": selectors.recent_scripts_for(user=request.user),
+            "interfaces": execution_selectors.interfaces_of(user=request.user),
+        },
     )
 
 

@@ -41,6 +41,7 @@ class ExecutionOut(Schema):
     app_url: str | None
     seconds_until_idle: int | None
     error: str
+    output_tail: str
 
 
 class StopIn(Schema):
@@ -81,6 +82,7 @@ def execution_out(process: ScriptProcess) -> dict:
         "app_url": services.interface_app_url(process) if live and process.has_interface else None,
         "seconds_until_idle": services.seconds_until_idle(process),
         "error": error,
+        "output_tail": execution.output[-2000:] if execution.is_final else "",
     }
 
 

@@ -55,3 +55,13 @@ def interface_for_token(token: str):
 
 def active_script_count() -> int:
     return ScriptProcess.objects.exclude(status=ScriptProcess.Status.ENDED).count()
+
+
+def interfaces_of(*, user) -> list[ScriptProcess]:
+    """The user's running interfaces, newest first."""
+    return list(
+        ScriptProcess.objects.select_related("execution", "script")
+        .filter(user=user, has_interface=True)
+        .exclude(status=ScriptProcess.Status.ENDED)
+        .order_by("-started_at")
+    )

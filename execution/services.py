@@ -393,6 +393,7 @@ def execution_finalize(*, process: ScriptProcess) -> ExecutionLog | None:
         if not exit_info:
             execution.status = ExecutionLog.Status.LOST
             stop_reason = stop_reason or ScriptProcess.StopReason.LOST
+            _orphans_kill(process)
         elif reason == "timeout":
             execution.status = ExecutionLog.Status.TERMINATED
             stop_reason = ScriptProcess.StopReason.TIMEOUT
@@ -434,6 +435,34 @@ def execution_finalize(*, process: ScriptProcess) -> ExecutionLog | None:
         ScriptProcess.objects.filter(pk=process.pk).update(stop_reason=stop_reason)
         port_release(execution=execution)
     return execution
+
+
+def _script_state(process: ScriptProcess) -> dict:
+    """The runner's state file: the script's own pid and start time."""
+    try:
+        return json.loads(Path(f"{process.exit_file}.state").read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+def _orphans_kill(process: ScriptProcess) -> None:
+    """Kill what is left of a script whose runner died without cleaning up
+    (for example killed with SIGKILL): its process and all descendants."""
+    state = _script_state(process)
+    pid = state.get("script_pid")
+    if not pid:
+        return
+    try:
+        script = psutil.Process(pid)
+        if state.get("started_at") and script.create_time() + 1 < state["started_at"]:
+            return  # created before the launch: a reused pid, not our script
+        victims = [script, *script.children(recursive=True)]
+    except psutil.Error:
+        return
+    for victim in victims:
+        with contextlib.suppress(psutil.Error):
+            victim.kill()
+    psutil.wait_procs(victims, timeout=5)
 
 
 def executions_reconcile(*, now=None) -> dict[str, int]:

@@ -135,10 +135,16 @@ def _wait_for_health(url: str, process: subprocess.Popen, timeout: float = 30.0)
     raise RuntimeError(f"the app did not answer {url}/health within {timeout} s")
 
 
+class AppUrl(str):
+    """The base URL of a running app; `.process` is its `manage.py serve` process."""
+
+    process: subprocess.Popen
+
+
 @contextmanager
 def running_app(data_dir: Path, *, extra_env: dict[str, str] | None = None) -> Iterator[str]:
-    """Migrate a fresh data directory, add the personas, and run `manage.py serve`
-    (daphne and the q2 cluster) on a free loopback port. Yields the base URL."""
+    """Migrate the data directory, add the personas (once), discover the scripts
+    and run `manage.py serve` on a free loopback port. Yields the base URL."""
     port = free_port()
     env = {
         **os.environ,
@@ -152,8 +158,9 @@ def running_app(data_dir: Path, *, extra_env: dict[str, str] | None = None) -> I
     make_personas = (
         "from accounts.models import User\n"
         f"for name, level in {PERSONAS!r}.items():\n"
-        "    User.objects.create_user(username=name, email=name + '@example.com',\n"
-        f"        password={PERSONA_PASSWORD!r}, user_level=level)\n"
+        "    if not User.objects.filter(username=name).exists():\n"
+        "        User.objects.create_user(username=name, email=name + '@example.com',\n"
+        f"            password={PERSONA_PASSWORD!r}, user_level=level)\n"
     )
     subprocess.run(
         [*manage, "shell", "-c", make_personas], env=env, check=True, capture_output=True
@@ -162,7 +169,8 @@ def running_app(data_dir: Path, *, extra_env: dict[str, str] | None = None) -> I
     process = subprocess.Popen(
         [*manage, "serve", "--port", str(port)], env=env, stdout=log, stderr=subprocess.STDOUT
     )
-    url = f"http://127.0.0.1:{port}"
+    url = AppUrl(f"http://127.0.0.1:{port}")
+    url.process = process
     try:
         _wait_for_health(url, process)
         yield url

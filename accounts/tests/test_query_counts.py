@@ -8,8 +8,9 @@ def grow(n: int) -> None:
     AuditEvent.objects.bulk_create(AuditEvent(action="login", actor_username="x") for _ in range(n))
 
 
-# session and user on every page; the dashboard adds environments and groups.
-PAGES = {"/": 4, "/accounts/profile/": 2}
+# session and user on every page; the dashboard adds environments, groups,
+# running interfaces and recent runs.
+PAGES = {"/": 6, "/accounts/profile/": 2}
 
 
 def test_pages_use_a_constant_number_of_queries(client_for, django_assert_num_queries):

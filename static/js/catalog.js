@@ -286,20 +286,56 @@
     return { parameters: parameters };
   }
 
+  async function followBatch(form, scriptId, result) {
+    const box = $("[data-role=run-status]", form);
+    box.classList.remove("d-none");
+    box.className = "alert alert-info mt-3 mb-0";
+    box.textContent = gettext("Running…");
+    while (result.status === "running" || result.status === "starting") {
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      result = await api("/api/scripts/" + scriptId + "/status?execution_id=" + result.execution_id);
+    }
+    box.className = "alert mt-3 mb-0 " + (result.status === "completed" ? "alert-success" : "alert-danger");
+    box.textContent = interpolate(gettext("Finished: %s (exit code %s)."), [result.status, result.exit_code]);
+    const output = result.output_tail || result.error;
+    if (output) {
+      const pre = document.createElement("pre");
+      pre.className = "mt-2 mb-0 small";
+      pre.textContent = output;
+      box.appendChild(pre);
+    }
+  }
+
   $$(".sm-run-form").forEach(function (form) {
     form.addEventListener("submit", async function (event) {
       event.preventDefault();
       const box = $("[data-role=run-error]", form);
+      const card = form.closest(".sm-script");
       box.classList.add("d-none");
       $$(".is-invalid", form).forEach((el) => el.classList.remove("is-invalid"));
+      // Open the tab now, while this is still a user action, or pop-up blockers refuse it.
+      const tab = form.dataset.interface === "true" ? window.open("", "_blank") : null;
+      const button = $("button[type=submit]", form);
+      button.disabled = true;
       try {
         const result = await api(form.dataset.url, { method: "POST", body: runPayload(form) });
         $$("[data-secret=true]", form).forEach((input) => { input.value = ""; });
-        if (result && result.interface_url) { window.open(result.interface_url, "_blank"); }
-        else if (result && result.log_url) { window.location.href = result.log_url; }
+        if (result.interface_url) {
+          if (tab) { tab.location = result.interface_url; } else { window.location.href = result.interface_url; }
+        } else {
+          if (tab) { tab.close(); }
+          if (result.status === "failed") {
+            showError(box, new Error(gettext("The script failed to start:") + " " + (result.error || result.status)));
+          } else {
+            await followBatch(form, card.dataset.scriptId, result);
+          }
+        }
       } catch (error) {
-        showError(box, error.status === 404 ? new Error(gettext("Running scripts is not available on this server yet.")) : error);
+        if (tab) { tab.close(); }
+        showError(box, error);
         fieldErrors(form, error);
+      } finally {
+        button.disabled = false;
       }
     });
   });
