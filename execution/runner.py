@@ -29,15 +29,18 @@ Standard library only, and only what is needed: it runs with -I -S before
 every script, so its start-up time is every script's.
 """
 
-import getopt
 import json
 import os
-import resource
 import select
 import signal
 import subprocess
 import sys
 import time
+
+try:
+    import resource
+except ImportError:  # Windows: no resource limits, but importing must not fail
+    resource = None
 
 PREFIX = "[scriptsmanager runner] "
 PR_SET_PDEATHSIG = 1
@@ -72,15 +75,15 @@ class Options:
     cwd: str | None = None
 
 
-# getopt rather than argparse: argparse (with re, gettext and shutil) costs about
-# 5 ms of start-up, paid before every script.
+# Parsed by hand: argparse or getopt would import gettext and re, several
+# milliseconds of start-up paid before every script.
 _OPTION_TYPES = {
-    "exit-file": str,
-    "timeout": float,
-    "grace": float,
-    "memory-mb": int,
-    "cpu-seconds": int,
-    "cwd": str,
+    "--exit-file": str,
+    "--timeout": float,
+    "--grace": float,
+    "--memory-mb": int,
+    "--cpu-seconds": int,
+    "--cwd": str,
 }
 
 
@@ -89,28 +92,34 @@ class UsageError(Exception):
 
 
 def arguments_parse(argv: list[str]) -> tuple[Options, list[str]]:
-    """The options and the command after "--" (everything after it is the
-    script's, even words that look like our options). Raises UsageError."""
-    try:
-        pairs, command = getopt.getopt(argv, "", [f"{name}=" for name in _OPTION_TYPES])
-    except getopt.GetoptError as error:
-        raise UsageError(str(error)) from None
-    if command and "--" not in argv:
-        raise UsageError(f"put -- before the command: {command[0]}")
+    """The options (`--name value` or `--name=value`) and the command after
+    "--", which is the script's even where it looks like our options.
+    Raises UsageError."""
     options = Options()
-    for flag, text in pairs:
-        name = flag[2:]
-        kind = _OPTION_TYPES[name]
+    words = iter(argv)
+    for word in words:
+        if word == "--":
+            break
+        flag, equals, text = word.partition("=")
+        kind = _OPTION_TYPES.get(flag)
+        if kind is None:
+            raise UsageError(f"unknown option {word!r}")
+        if not equals:
+            text = next(words, None)
+            if text is None:
+                raise UsageError(f"{flag} needs a value")
         try:
             value = kind(text)
         except ValueError:
             raise UsageError(f"{flag}: not a valid {kind.__name__}: {text!r}") from None
         if kind is not str and not value >= 0:  # also refuses NaN
             raise UsageError(f"{flag}: must not be negative: {text!r}")
-        setattr(options, name.replace("-", "_"), value)
+        setattr(options, flag[2:].replace("-", "_"), value)
+    else:
+        raise UsageError("no -- before the command")
     if not options.exit_file:
         raise UsageError("--exit-file is required")
-    return options, command
+    return options, list(words)
 
 
 def _libc():
@@ -145,7 +154,10 @@ def _limit(kind: int, soft: int, hard: int) -> tuple[int, int]:
 
 def limits_preexec(*, memory_mb: int, cpu_seconds: int, libc):
     """The function run in the child between fork and exec: resource limits,
-    and SIGKILL for the script should the runner itself be SIGKILLed."""
+    and SIGKILL for the script should the runner itself be SIGKILLed.
+    None where there is nothing to apply."""
+    if resource is None:
+        return None
     limits = []
     if memory_mb > 0:
         size = memory_mb * 1024 * 1024
@@ -165,14 +177,18 @@ def limits_preexec(*, memory_mb: int, cpu_seconds: int, libc):
     return apply
 
 
-def json_write_atomic(path: str, data: dict) -> None:
+def json_write_atomic(path: str, data: dict, *, durable: bool = True) -> None:
     """Write JSON to `path` so that readers see the old file or the whole new
-    one, never a part: a temporary file in the same folder, fsync, rename."""
+    one, never a part: a temporary file in the same folder, then a rename.
+    `durable` adds the fsyncs that make it survive a machine crash."""
     temporary = f"{path}.{os.getpid()}.tmp"
     fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o644)
     try:
-        os.write(fd, json.dumps(data).encode())
-        os.fsync(fd)
+        content = json.dumps(data).encode()
+        while content:
+            content = content[os.write(fd, content) :]
+        if durable:
+            os.fsync(fd)
     finally:
         os.close(fd)
     try:
@@ -180,6 +196,8 @@ def json_write_atomic(path: str, data: dict) -> None:
     except OSError:
         os.unlink(temporary)
         raise
+    if not durable:
+        return
     try:
         folder = os.open(os.path.dirname(os.path.abspath(path)), os.O_RDONLY)
     except OSError:
@@ -314,7 +332,8 @@ class Runner:
         tree = descendants(self.pid)
         pids, groups = tree if tree is not None else (set(), set())
         # Once the script is reaped its PID (the group's id) may be reused by an
-        # unrelated new group: signal the group only while it provably exists.
+        # unrelated new group: signal the group only while it provably exists,
+        # or without /proc, where it is the only way to reach the script's children.
         if self.script_status is None or self.script_pid in groups or tree is None:
             self._kill(os.killpg, self.script_pid, signum)
         if already is not None:
@@ -410,7 +429,8 @@ class Runner:
             "started_at": self.started_at,
         }
         try:
-            json_write_atomic(path, data)
+            # Only meaningful while this process lives: no need to survive a crash.
+            json_write_atomic(path, data, durable=False)
         except OSError as error:
             diagnose(f"cannot write the state file {path}: {error}")
 
@@ -440,7 +460,26 @@ class Runner:
         self.script_pid = self.script.pid
         return True
 
+    def supervise(self) -> str:
+        """Reap children until the script ends, a stop is requested or the
+        timeout passes; why it ended ("exited", "terminated" or "timeout")."""
+        deadline = None
+        if self.options.timeout > 0:
+            deadline = time.monotonic() + self.options.timeout
+        while True:
+            self.reap()
+            if self.script_status is not None:
+                return "exited"
+            if self.stop_requested:
+                return "terminated"
+            now = time.monotonic()
+            if deadline is not None and now >= deadline:
+                return "timeout"
+            wait = IDLE_WAKE_SECONDS if deadline is None else min(IDLE_WAKE_SECONDS, deadline - now)
+            self.sleep(wait)
+
     def run(self) -> int:
+        """Start, supervise and clean up; the runner's exit status."""
         self.signals_install()
         self.subreaper = subreaper_become(self.libc)
         if self.stop_requested:
@@ -450,25 +489,19 @@ class Runner:
             self.exit_file_write("start_failed")
             return 127
         self.state_file_write()
-        deadline = None
-        if self.options.timeout > 0:
-            deadline = time.monotonic() + self.options.timeout
-        reason = "exited"
-        while True:
-            self.reap()
-            if self.script_status is not None:
-                break
-            if self.stop_requested:
-                reason = "terminated"
-                break
-            now = time.monotonic()
-            if deadline is not None and now >= deadline:
-                reason = "timeout"
-                break
-            wait = IDLE_WAKE_SECONDS if deadline is None else min(IDLE_WAKE_SECONDS, deadline - now)
-            self.sleep(wait)
+        try:
+            reason = self.supervise()
+        except Exception as error:
+            # A bug in the runner must not leave the script running unwatched.
+            reason = "terminated"
+            self.errors.append(f"runner failure while supervising: {error!r}")
+            diagnose(self.errors[-1])
         # Whatever ended the run, nothing of the script may outlive it.
-        self.tree_stop()
+        try:
+            self.tree_stop()
+        except Exception as error:
+            self.errors.append(f"runner failure while stopping the tree: {error!r}")
+            diagnose(self.errors[-1])
         return 0 if self.exit_file_write(reason) else 1
 
 
@@ -482,4 +515,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    status = main()
+    # Skip the interpreter's teardown, a few milliseconds on every run: the
+    # files were written with os.write and diagnostics are flushed as written.
+    os._exit(status)
