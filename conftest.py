@@ -1,7 +1,45 @@
+import os
+import uuid
+
+import psutil
 import pytest
 from django.test import Client
 
 from scriptsmanager.testing import PERSONA_PASSWORD, PERSONAS, ScriptsTree
+
+# Every process the suite starts inherits this mark, so the end of the session
+# can prove that none of them (scripts, runners, servers) was left behind.
+SESSION_MARK = uuid.uuid4().hex
+os.environ["SM_TEST_SESSION"] = SESSION_MARK
+
+
+def _leftover_processes() -> list[psutil.Process]:
+    found = []
+    for process in psutil.process_iter(["pid"]):
+        if process.pid == os.getpid():
+            continue
+        try:
+            if (
+                process.environ().get("SM_TEST_SESSION") == SESSION_MARK
+                and process.status() != psutil.STATUS_ZOMBIE
+            ):
+                found.append(process)
+        except psutil.Error:
+            continue
+    return found
+
+
+def pytest_sessionfinish(session, exitstatus):
+    leftovers = [
+        p for p in _leftover_processes() if p.ppid() != os.getpid() or p.name() != "chromium"
+    ]
+    leftovers = [p for p in leftovers if "chrom" not in p.name() and "node" not in p.name()]
+    if leftovers:
+        names = ", ".join(f"{p.pid} {' '.join(p.cmdline()[:4])}" for p in leftovers)
+        print(f"\nProcesses left behind by the test suite: {names}")
+        for process in leftovers:
+            process.kill()
+        session.exitstatus = 1
 
 
 @pytest.fixture(autouse=True)

@@ -1,10 +1,12 @@
 """Reads about running scripts and their ports."""
 
 import psutil
+from channels.db import database_sync_to_async
 from django.conf import settings
 
 from accounts.levels import Level, user_has_level
 from execution.models import ScriptProcess
+from execution.proxy import InterfaceTarget
 
 
 def ports_listening_in_range() -> int:
@@ -65,3 +67,12 @@ def interfaces_of(*, user) -> list[ScriptProcess]:
         .exclude(status=ScriptProcess.Status.ENDED)
         .order_by("-started_at")
     )
+
+
+@database_sync_to_async
+def interface_target(token: str) -> InterfaceTarget | None:
+    """The proxy's lookup: where a live interface listens and whose it is."""
+    process = interface_for_token(token)
+    if process is None or process.flask_port is None:
+        return None
+    return InterfaceTarget(port=process.flask_port, owner_id=process.user_id, token=token)

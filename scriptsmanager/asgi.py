@@ -14,13 +14,18 @@ from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
+from execution.proxy import proxy_router  # noqa: E402
+from execution.selectors import interface_target  # noqa: E402
 from scriptsmanager.routing import websocket_urlpatterns  # noqa: E402
 
+# /interfaces/<token>/app/... (HTTP and WebSocket) goes to the script behind the
+# authenticated proxy; everything else to Django and the Channels routes.
 application = ProtocolTypeRouter(
     {
-        "http": django_asgi_app,
-        "websocket": AllowedHostsOriginValidator(
-            AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
+        "http": proxy_router(django_asgi_app, interface_target),
+        "websocket": proxy_router(
+            AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
+            interface_target,
         ),
     }
 )

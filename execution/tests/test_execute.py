@@ -295,7 +295,7 @@ def test_the_interface_page_is_for_its_owner_and_admins(make_script, client_for)
     page = client_for("op_otto").get(url)
     assert page.status_code == 200
     html = page.content.decode()
-    assert 'sandbox="allow-scripts allow-forms allow-popups allow-downloads allow-modals"' in html
+    assert 'sandbox="allow-scripts allow-forms allow-popups allow-modals allow-downloads"' in html
     assert "allow-same-origin" not in html
     assert "project_default" in html
     assert client_for("op_olga").get(url).status_code == 404
