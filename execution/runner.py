@@ -29,7 +29,6 @@ Standard library only, and only what is needed: it runs with -I -S before
 every script, so its start-up time is every script's.
 """
 
-import json
 import os
 import select
 import signal
@@ -181,6 +180,10 @@ def json_write_atomic(path: str, data: dict, *, durable: bool = True) -> None:
     """Write JSON to `path` so that readers see the old file or the whole new
     one, never a part: a temporary file in the same folder, then a rename.
     `durable` adds the fsyncs that make it survive a machine crash."""
+    # Imported here, after the script has started: json (with re) is the
+    # runner's costliest import, and nothing before the start needs it.
+    import json
+
     temporary = f"{path}.{os.getpid()}.tmp"
     fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o644)
     try:

@@ -291,7 +291,7 @@ def _readiness_wait(process: ScriptProcess, runner: subprocess.Popen) -> None:
             runner.wait(timeout=10)
             execution_finalize(process=ScriptProcess.objects.get(pk=process.pk))
             return
-        time.sleep(0.03)
+        time.sleep(0.01)
     # Never listened: stop it and say why.
     process = ScriptProcess.objects.get(pk=process.pk)
     execution_stop(process=process, reason=ScriptProcess.StopReason.FAILED_START, wait=True)

@@ -300,3 +300,31 @@ def test_the_interface_page_is_for_its_owner_and_admins(make_script, client_for)
     assert "project_default" in html
     assert client_for("op_olga").get(url).status_code == 404
     assert client_for("ada_admin").get(url).status_code == 200
+
+
+def test_a_busy_script_is_not_stopped_as_idle(make_script, client_for, settings):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    spin = (
+        "import threading\n"
+        "threading.Thread(target=lambda: [0 for _ in iter(int, 1)], daemon=True).start()\n"
+    )
+    busy = WEB.replace('print("listening on"', spin + 'print("listening on"')
+    script = make_script("busy.py", busy)
+    body = execute(client_for("op_otto"), script).json()
+    process = ScriptProcess.objects.get(execution__execution_uuid=body["execution_id"])
+    past = timezone.now() - timedelta(seconds=settings.SESSION_TIMEOUT + 5)
+    ScriptProcess.objects.filter(pk=process.pk).update(started_at=past, last_activity=past)
+    assert executions_reconcile()["stopped"] == 0
+    assert ScriptProcess.objects.get(pk=process.pk).status == "running"
+
+
+def test_direct_access_hands_out_the_local_port(make_script, client_for, settings):
+    settings.INTERFACE_ACCESS = "direct"
+    script = make_script("web.py", WEB)
+    body = execute(client_for("op_otto"), script).json()
+    assert body["app_url"] == f"http://127.0.0.1:{body['port']}/"
+    with urllib.request.urlopen(body["app_url"], timeout=5) as reply:
+        assert json.load(reply)["env"] == "/"
