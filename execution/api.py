@@ -29,7 +29,9 @@ class ExecutionOut(Schema):
     script_id: int | None
     script_name: str
     status: str
+    status_label: str
     stop_reason: str
+    stop_reason_label: str
     exit_code: int | None
     started: datetime
     ended: datetime | None
@@ -68,7 +70,13 @@ def execution_out(process: ScriptProcess) -> dict:
         "script_id": execution.script_id,
         "script_name": execution.script_name,
         "status": execution.status,
+        "status_label": execution.get_status_display(),
         "stop_reason": execution.stop_reason or process.stop_reason,
+        "stop_reason_label": str(
+            ScriptProcess.StopReason(execution.stop_reason or process.stop_reason).label
+            if (execution.stop_reason or process.stop_reason) in ScriptProcess.StopReason.values
+            else ""
+        ),
         "exit_code": execution.exit_code,
         "started": execution.start_time,
         "ended": execution.end_time,

@@ -46,7 +46,7 @@ def test_run_a_sample_script_see_its_interface_and_stop_it(live_app, page):
 
     interface.click("[data-testid=stop-interface]")
     interface.locator("[data-role=ended]").wait_for(state="visible", timeout=20000)
-    assert "user" in interface.locator("[data-role=ended]").inner_text()
+    assert "Stopped by the user" in interface.locator("[data-role=ended]").inner_text()
 
     page.goto(live_app + "/")
     assert "heat_transfer" not in page.locator("[data-testid=active-interfaces]").inner_text()

@@ -296,7 +296,7 @@
       result = await api("/api/scripts/" + scriptId + "/status?execution_id=" + result.execution_id);
     }
     box.className = "alert mt-3 mb-0 " + (result.status === "completed" ? "alert-success" : "alert-danger");
-    box.textContent = interpolate(gettext("Finished: %s (exit code %s)."), [result.status, result.exit_code]);
+    box.textContent = interpolate(gettext("Finished: %s (exit code %s)."), [result.status_label, result.exit_code]);
     const output = result.output_tail || result.error;
     if (output) {
       const pre = document.createElement("pre");
