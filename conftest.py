@@ -30,10 +30,10 @@ def _leftover_processes() -> list[psutil.Process]:
 
 
 def pytest_sessionfinish(session, exitstatus):
+    # multiprocessing's resource tracker belongs to this process and ends with it.
     leftovers = [
-        p for p in _leftover_processes() if p.ppid() != os.getpid() or p.name() != "chromium"
+        p for p in _leftover_processes() if "resource_tracker" not in " ".join(p.cmdline())
     ]
-    leftovers = [p for p in leftovers if "chrom" not in p.name() and "node" not in p.name()]
     if leftovers:
         names = ", ".join(f"{p.pid} {' '.join(p.cmdline()[:4])}" for p in leftovers)
         print(f"\nProcesses left behind by the test suite: {names}")
