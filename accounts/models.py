@@ -109,6 +109,8 @@ class AuditEvent(models.Model):
         ENVIRONMENT_CHANGED = "environment_changed", _("Group environment changed")
         EXECUTION_STARTED = "execution_started", _("Script started")
         EXECUTION_STOPPED = "execution_stopped", _("Script stopped")
+        LOG_ACCESS_REFUSED = "log_access_refused", _("Access to another user's log refused")
+        LOGS_DELETED = "logs_deleted", _("A user's logs deleted by an administrator")
 
     created_at = models.DateTimeField(_("time"), auto_now_add=True, db_index=True)
     actor = models.ForeignKey(

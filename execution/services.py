@@ -37,6 +37,7 @@ from execution.models import PortAllocation, ScriptProcess
 from execution.parameters import parameters_argv, parameters_masked, parameters_validate
 from execution.ports import PortsExhausted, port_allocate, port_release
 from logs.models import ExecutionLog
+from logs.services import log_record_write
 from projects.models import UserProject
 from projects.services import path_segment, project_data_dir_ensure, project_ensure_default
 
@@ -434,6 +435,7 @@ def execution_finalize(*, process: ScriptProcess) -> ExecutionLog | None:
         execution.save()
         ScriptProcess.objects.filter(pk=process.pk).update(stop_reason=stop_reason)
         port_release(execution=execution)
+    log_record_write(execution)
     return execution
 
 

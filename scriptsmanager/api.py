@@ -17,6 +17,7 @@ from ninja.errors import ValidationError as NinjaValidationError
 from accounts.api import router as accounts_router
 from catalog.api import router as catalog_router
 from execution.api import router as execution_router
+from logs.api import router as logs_router
 from scriptsmanager.api_auth import CsrfSessionAuth
 
 api = NinjaAPI(
@@ -33,6 +34,7 @@ api = NinjaAPI(
 api.add_router("", accounts_router)
 api.add_router("", catalog_router)
 api.add_router("", execution_router)
+api.add_router("", logs_router)
 
 
 def _field_of(location: list[Any]) -> str:

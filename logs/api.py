@@ -1,0 +1,431 @@
+"""Execution logs API. An execution is named by its UUID everywhere.
+
+Users see their own logs; administrators see everyone's through /api/admin/.
+Another user's log answers 404, exactly like a missing one, and the attempt is
+audited.
+"""
+
+import csv
+import io
+import json
+from datetime import datetime
+from pathlib import Path
+from typing import Literal
+from uuid import UUID
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.db.models.functions import Right
+from django.http import HttpRequest, HttpResponse
+from django.utils.translation import gettext as _
+from ninja import Field, Query, Router, Schema
+from ninja.errors import HttpError
+from ninja.pagination import PageNumberPagination, paginate
+
+from accounts.levels import Level, require_level
+from accounts.models import AuditEvent
+from accounts.services import audit_record
+from logs import selectors, services
+from logs.models import ExecutionLog
+
+router = Router(tags=["logs"])
+MAX_CHUNK = 1 << 20
+
+
+class LogOut(Schema):
+    execution_id: UUID = Field(alias="execution_uuid")
+    script_id: int | None
+    script_name: str
+    username: str
+    project_id: int | None
+    project_name: str
+    status: str
+    stop_reason: str
+    start_time: datetime
+    end_time: datetime | None
+    duration_seconds: float | None
+    exit_code: int | None
+    parameters: dict
+    output_preview: str
+    error_preview: str
+
+
+class LogFilter(Schema):
+    script_id: int | None = None
+    project_id: int | None = None
+    status: ExecutionLog.Status | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    min_duration: float | None = None
+    max_duration: float | None = None
+    q: str | None = Field(None, description="full text over output, errors, parameters and script")
+    sort: Literal[
+        "start", "-start", "script", "-script", "project", "-project",
+        "duration", "-duration", "status", "-status", "user", "-user",
+    ] = "-start"  # fmt: skip
+
+
+class ChunkOut(Schema):
+    stream: str
+    offset: int
+    next_offset: int
+    size: int
+    data: str
+
+
+class IdsIn(Schema):
+    execution_ids: list[UUID] = Field(min_length=1, max_length=1000)
+
+
+class ExportIn(IdsIn):
+    format: Literal["txt", "json", "csv"] = "json"
+
+
+class StatsOut(Schema):
+    total: int
+    success_rate: float | None
+    average_duration_seconds: float | None
+    storage_bytes: int
+    most_used_scripts: list[dict]
+    most_used_projects: list[dict]
+
+
+class CountOut(Schema):
+    deleted: int
+
+
+def _filtered(request: HttpRequest, filters: "LogFilter", *, everyone: bool = False):
+    values = filters.dict(exclude_none=True)
+    values["text"] = values.pop("q", None)
+    return selectors.logs_filter(
+        selectors.logs_visible_to(user=request.user, everyone=everyone), **values
+    )
+
+
+def _annotate_previews(logs):
+    """The list's rows: the last 500 characters of each stream, computed by the
+    database, never the whole (possibly megabytes of) output."""
+    return logs.defer("output", "error_output", "debug_output").annotate(
+        output_preview=Right("output", 500), error_preview=Right("error_output", 500)
+    )
+
+
+def _get_log(request: HttpRequest, execution_id: UUID, *, everyone: bool = True) -> ExecutionLog:
+    """The log when the user may see it; otherwise 404, and an audited attempt
+    when it belongs to someone else."""
+    log = (
+        selectors.logs_visible_to(user=request.user, everyone=everyone)
+        .filter(execution_uuid=execution_id)
+        .first()
+    )
+    if log is None:
+        other = ExecutionLog.objects.filter(execution_uuid=execution_id).first()
+        if other is not None:
+            audit_record(
+                action=AuditEvent.Action.LOG_ACCESS_REFUSED,
+                actor=request.user,
+                request=request,
+                target=other,
+                details={"path": request.path, "method": request.method},
+            )
+        raise HttpError(404, _("Not found."))
+    return log
+
+
+def log_document(log: ExecutionLog) -> dict:
+    """The specification's log content structure."""
+    return {
+        "execution_id": str(log.execution_uuid),
+        "script_id": log.script_id,
+        "script_name": log.script_name,
+        "user_id": log.user_id,
+        "username": log.username,
+        "project_id": log.project_id,
+        "project_name": log.project_name,
+        "execution_start": log.start_time.isoformat() if log.start_time else None,
+        "execution_end": log.end_time.isoformat() if log.end_time else None,
+        "duration_seconds": log.duration_seconds,
+        "status": log.status,
+        "stop_reason": log.stop_reason,
+        "exit_code": log.exit_code,
+        "parameters": log.parameters,
+        "environment": {
+            "conda_env": log.conda_environment,
+            "python": log.python_executable,
+            "flask_port": log.flask_port,
+        },
+        "output": {
+            "stdout": log.output,
+            "stderr": log.error_output,
+            "debug": log.debug_output,
+            "truncated": log.output_truncated,
+        },
+        "session_info": {"browser_session": log.session_id},
+    }
+
+
+CSV_COLUMNS = (
+    "execution_id", "script_name", "username", "project_name", "status", "stop_reason",
+    "execution_start", "execution_end", "duration_seconds", "exit_code", "parameters",
+    "stdout", "stderr",
+)  # fmt: skip
+
+
+def logs_csv(logs: list[ExecutionLog]) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(CSV_COLUMNS)
+    for log in logs:
+        doc = log_document(log)
+        writer.writerow(
+            [
+                doc["execution_id"], doc["script_name"], doc["username"], doc["project_name"],
+                doc["status"], doc["stop_reason"], doc["execution_start"], doc["execution_end"],
+                doc["duration_seconds"], doc["exit_code"], json.dumps(doc["parameters"]),
+                doc["output"]["stdout"], doc["output"]["stderr"],
+            ]
+        )  # fmt: skip
+    return buffer.getvalue()
+
+
+def _text_record(log: ExecutionLog) -> bytes:
+    path = services.log_file_path(log)
+    if path is not None and path.exists() and log.is_final:
+        return path.read_bytes()
+    doc = log_document(log)
+    return (
+        f"===== CONTEXT =====\n{json.dumps({k: doc[k] for k in doc if k != 'output'}, indent=2)}\n"
+        f"===== STDOUT =====\n{log.output}\n===== STDERR =====\n{log.error_output}\n"
+        f"===== DEBUG =====\n{log.debug_output}\n"
+    ).encode()
+
+
+def _export(logs: list[ExecutionLog], fmt: str, name: str) -> HttpResponse:
+    if fmt == "json":
+        body = json.dumps(
+            [log_document(log) for log in logs] if len(logs) != 1 else log_document(logs[0]),
+            indent=2,
+            ensure_ascii=False,
+        ).encode()
+        content_type = "application/json"
+    elif fmt == "csv":
+        body = logs_csv(logs).encode()
+        content_type = "text/csv; charset=utf-8"
+    else:
+        body = b"\n".join(_text_record(log) for log in logs)
+        content_type = "text/plain; charset=utf-8"
+    response = HttpResponse(body, content_type=content_type)
+    response["Content-Disposition"] = f'attachment; filename="{name}.{fmt}"'
+    return response
+
+
+# --- The user's own logs -------------------------------------------------------------
+
+
+@router.get("/logs/execution", response=list[LogOut])
+@paginate(PageNumberPagination, page_size=25)
+def logs_list(request: HttpRequest, filters: Query[LogFilter]):
+    """Your executions, newest first; filter, sort and search full text."""
+    return _annotate_previews(_filtered(request, filters))
+
+
+@router.get("/logs/search", response=list[LogOut])
+@paginate(PageNumberPagination, page_size=25)
+def logs_search(request: HttpRequest, filters: Query[LogFilter]):
+    if not (filters.q or "").strip():
+        raise HttpError(400, _("Give the text to search for in q."))
+    return _annotate_previews(_filtered(request, filters))
+
+
+@router.get("/logs/script/{script_id}", response=list[LogOut])
+@paginate(PageNumberPagination, page_size=25)
+def logs_of_script(request: HttpRequest, script_id: int):
+    logs = selectors.logs_filter(selectors.logs_visible_to(user=request.user), script_id=script_id)
+    return _annotate_previews(logs)
+
+
+@router.get("/logs/project/{project_id}", response=list[LogOut])
+@paginate(PageNumberPagination, page_size=25)
+def logs_of_project(request: HttpRequest, project_id: int):
+    logs = selectors.logs_filter(
+        selectors.logs_visible_to(user=request.user), project_id=project_id
+    )
+    return _annotate_previews(logs)
+
+
+@router.get("/logs/execution/{execution_id}")
+def log_detail(request: HttpRequest, execution_id: UUID):
+    """The whole record in the specification's log structure."""
+    return log_document(_get_log(request, execution_id))
+
+
+@router.get("/logs/execution/{execution_id}/output", response=ChunkOut)
+def log_output(
+    request: HttpRequest,
+    execution_id: UUID,
+    stream: Literal["stdout", "stderr"] = "stdout",
+    offset: int = 0,
+    limit: int = 256 * 1024,
+):
+    """A byte range of one output stream, for viewers that load big logs on demand."""
+    if offset < 0 or not 1 <= limit <= MAX_CHUNK:
+        raise HttpError(
+            400, _("offset must be 0 or more and limit between 1 and %(max)d.") % {"max": MAX_CHUNK}
+        )
+    log = _get_log(request, execution_id)
+    relative = log.stdout_path if stream == "stdout" else log.stderr_path
+    path = Path(settings.LOGS_DIR) / relative if relative else None
+    data, size = b"", 0
+    if path is not None and path.is_file():
+        size = path.stat().st_size
+        with path.open("rb") as handle:
+            handle.seek(min(offset, size))
+            data = handle.read(limit)
+    # Never cut a UTF-8 character in two: hold back an incomplete tail.
+    end = len(data)
+    if offset + end < size:
+        while end and (data[end - 1] & 0xC0) == 0x80:
+            end -= 1
+        if end and data[end - 1] >= 0xC0:
+            end -= 1
+    text = data[:end].decode("utf-8", errors="replace")
+    return {
+        "stream": stream,
+        "offset": offset,
+        "next_offset": offset + end,
+        "size": size,
+        "data": text,
+    }
+
+
+@router.get("/logs/execution/{execution_id}/download")
+def log_download(
+    request: HttpRequest, execution_id: UUID, format: Literal["txt", "json", "csv"] = "txt"
+):  # noqa: A002
+    log = _get_log(request, execution_id)
+    return _export([log], format, f"execution_{log.execution_uuid}")
+
+
+@router.post("/logs/export")
+def logs_export(request: HttpRequest, payload: ExportIn):
+    """Several of your logs in one file."""
+    logs = list(
+        selectors.logs_visible_to(user=request.user).filter(
+            execution_uuid__in=payload.execution_ids
+        )
+    )
+    if len(logs) != len(set(payload.execution_ids)):
+        raise HttpError(404, _("Some of these executions do not exist or are not yours."))
+    return _export(logs, payload.format, "executions")
+
+
+@router.delete("/logs/execution/{execution_id}", response=CountOut)
+def log_delete(request: HttpRequest, execution_id: UUID):
+    """Delete one of your finished executions, with its files."""
+    log = _get_log(request, execution_id, everyone=False)
+    if not log.is_final:
+        raise HttpError(409, _("This execution is still running; stop it first."))
+    services.execution_log_delete(execution=log)
+    return {"deleted": 1}
+
+
+@router.post("/logs/delete", response=CountOut)
+def logs_delete(request: HttpRequest, payload: IdsIn):
+    """Delete several of your finished executions."""
+    logs = list(
+        selectors.logs_visible_to(user=request.user).filter(
+            execution_uuid__in=payload.execution_ids
+        )
+    )
+    if len(logs) != len(set(payload.execution_ids)):
+        raise HttpError(404, _("Some of these executions do not exist or are not yours."))
+    if any(not log.is_final for log in logs):
+        raise HttpError(409, _("Some of these executions are still running; stop them first."))
+    for log in logs:
+        services.execution_log_delete(execution=log)
+    return {"deleted": len(logs)}
+
+
+@router.post("/logs/cleanup", response=CountOut)
+def logs_cleanup(request: HttpRequest):
+    """Apply the retention policy now: to your logs, or to everyone's for an admin."""
+    everyone = request.user.user_level == Level.ADMIN
+    return {"deleted": services.logs_cleanup(user=None if everyone else request.user)}
+
+
+@router.get("/logs/stats", response=StatsOut)
+def logs_stats(request: HttpRequest):
+    return {
+        **selectors.logs_stats(user=request.user),
+        "storage_bytes": services.storage_used(user=request.user),
+    }
+
+
+# --- Administrators ------------------------------------------------------------------
+
+
+@router.get("/admin/logs/execution", response=list[LogOut], tags=["admin"])
+@require_level(Level.ADMIN)
+@paginate(PageNumberPagination, page_size=25)
+def admin_logs(request: HttpRequest, filters: Query[LogFilter]):
+    logs = selectors.logs_filter(
+        selectors.logs_visible_to(user=request.user, everyone=True),
+        **filters.dict(exclude_none=True),
+    )
+    return _annotate_previews(logs)
+
+
+@router.get("/admin/logs/user/{user_id}", response=list[LogOut], tags=["admin"])
+@require_level(Level.ADMIN)
+@paginate(PageNumberPagination, page_size=25)
+def admin_user_logs(request: HttpRequest, user_id: int):
+    return _annotate_previews(
+        ExecutionLog.objects.filter(user_id=user_id).order_by("-start_time", "-id")
+    )
+
+
+@router.delete("/admin/logs/user/{user_id}", response=CountOut, tags=["admin"])
+@require_level(Level.ADMIN)
+def admin_user_logs_delete(request: HttpRequest, user_id: int):
+    if not get_user_model().objects.filter(pk=user_id).exists():
+        raise HttpError(404, _("Not found."))
+    logs = list(ExecutionLog.objects.filter(user_id=user_id, status__in=ExecutionLog.FINAL))
+    for log in logs:
+        services.execution_log_delete(execution=log)
+    audit_record(
+        action=AuditEvent.Action.LOGS_DELETED,
+        actor=request.user,
+        request=request,
+        details={"user_id": user_id, "deleted": len(logs)},
+    )
+    return {"deleted": len(logs)}
+
+
+@router.post("/admin/logs/export", tags=["admin"])
+@require_level(Level.ADMIN)
+def admin_logs_export(request: HttpRequest, payload: ExportIn):
+    logs = list(ExecutionLog.objects.filter(execution_uuid__in=payload.execution_ids))
+    if not logs:
+        raise HttpError(404, _("Not found."))
+    return _export(logs, payload.format, "executions")
+
+
+@router.get("/admin/logs/system", tags=["admin"])
+@require_level(Level.ADMIN)
+def admin_system_logs(
+    request: HttpRequest, name: str = "access.log", lines: int = Field(200, ge=1, le=5000)
+):
+    """The last lines of one of the system log files under data/logs/system/."""
+    folder = Path(settings.LOGS_DIR) / "system"
+    files = sorted(p.name for p in folder.glob("*.log")) if folder.is_dir() else []
+    if name not in files:
+        raise HttpError(404, _("No system log named “%(name)s”.") % {"name": name})
+    path = folder / name
+    with path.open("rb") as handle:
+        handle.seek(max(0, path.stat().st_size - 512 * 1024))
+        tail = (
+            handle.read()
+            .decode("utf-8", errors="replace")
+            .splitlines()[-max(1, min(lines, 5000)) :]
+        )
+    return {"files": files, "name": name, "lines": tail}

@@ -1,0 +1,142 @@
+"""Execution log files, deletion and retention."""
+
+import json
+import logging
+import os
+import shutil
+import tempfile
+from datetime import timedelta
+from pathlib import Path
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from accounts.levels import LEVEL_ORDER
+from logs.models import ExecutionLog
+from projects.services import path_segment
+
+logger = logging.getLogger(__name__)
+
+
+def log_file_path(execution: ExecutionLog) -> Path | None:
+    """`.../execution_<uuid>.log` beside the execution's output files."""
+    if not execution.stdout_path:
+        return None
+    stdout = Path(settings.LOGS_DIR) / execution.stdout_path
+    return stdout.with_name(f"execution_{execution.execution_uuid}.log")
+
+
+def log_files(execution: ExecutionLog) -> list[Path]:
+    """Every file belonging to the execution (output, exit file, full record)."""
+    record = log_file_path(execution)
+    if record is None:
+        return []
+    stem = f"execution_{execution.execution_uuid}"
+    return sorted(record.parent.glob(f"{stem}.*"))
+
+
+def _copy_stream(target, title: str, path: Path) -> None:
+    target.write(f"===== {title} =====\n".encode())
+    try:
+        with path.open("rb") as source:
+            shutil.copyfileobj(source, target, 1 << 20)
+    except FileNotFoundError:
+        pass
+    target.write(b"\n")
+
+
+def log_record_write(execution: ExecutionLog) -> Path | None:
+    """Write the whole record of a finished execution to `execution_<uuid>.log`:
+    a context header, stdout, stderr, debug notes and a footer with the exit
+    code and duration. Temporary file, then rename: never a half-written log."""
+    path = log_file_path(execution)
+    if path is None:
+        return None
+    logs_root = Path(settings.LOGS_DIR)
+    header = {
+        "execution_id": str(execution.execution_uuid),
+        "script": execution.script_name,
+        "user": execution.username,
+        "project": execution.project_name,
+        "started": execution.start_time.isoformat() if execution.start_time else None,
+        "parameters": execution.parameters,
+        "environment": execution.conda_environment or "(manager's Python)",
+        "python": execution.python_executable,
+        "port": execution.flask_port,
+    }
+    footer = {
+        "status": execution.status,
+        "exit_code": execution.exit_code,
+        "stop_reason": execution.stop_reason,
+        "ended": execution.end_time.isoformat() if execution.end_time else None,
+        "duration_seconds": execution.duration_seconds,
+    }
+    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as target:
+            target.write(b"===== CONTEXT =====\n")
+            target.write(
+                json.dumps(header, indent=2, ensure_ascii=False, default=str).encode() + b"\n"
+            )
+            _copy_stream(target, "STDOUT", logs_root / execution.stdout_path)
+            _copy_stream(target, "STDERR", logs_root / execution.stderr_path)
+            target.write(b"===== DEBUG =====\n" + (execution.debug_output or "").encode() + b"\n")
+            target.write(b"===== RESULT =====\n")
+            target.write(json.dumps(footer, indent=2, default=str).encode() + b"\n")
+        os.replace(temporary, path)
+    except OSError:
+        Path(temporary).unlink(missing_ok=True)
+        logger.exception("Could not write the log record of %s", execution.execution_uuid)
+        return None
+    return path
+
+
+def execution_log_delete(*, execution: ExecutionLog) -> None:
+    """Delete the row and every file of a finished execution."""
+    files = log_files(execution)
+    with transaction.atomic():
+        execution.delete()
+    for path in files:
+        path.unlink(missing_ok=True)
+
+
+def retention_cutoffs(now=None) -> dict[str, object]:
+    now = now or timezone.now()
+    return {
+        level: now - timedelta(days=settings.LOG_RETENTION_DAYS[level]) for level in LEVEL_ORDER
+    }
+
+
+def logs_cleanup(*, user=None, now=None) -> int:
+    """Delete finished executions older than their owner's retention (by level;
+    logs of deleted users follow the viewer's). Only `user`'s when given.
+    Returns how many were deleted."""
+    cutoffs = retention_cutoffs(now)
+    finished = ExecutionLog.objects.filter(status__in=ExecutionLog.FINAL).select_related("user")
+    if user is not None:
+        finished = finished.filter(user=user)
+    deleted = 0
+    for level, cutoff in cutoffs.items():
+        owners = Q(user__user_level=level)
+        if level == "viewer":
+            owners |= Q(user__isnull=True)
+        expired = finished.filter(owners, start_time__lt=cutoff)
+        for execution in expired.iterator():
+            execution_log_delete(execution=execution)
+            deleted += 1
+    return deleted
+
+
+def storage_used(*, user) -> int:
+    """Bytes of execution log files kept on disk for the user."""
+    total = 0
+    folder = Path(settings.LOGS_DIR) / "executions" / path_segment(user.username)
+    for root, _dirs, files in os.walk(folder):
+        for name in files:
+            try:
+                total += os.stat(os.path.join(root, name)).st_size
+            except OSError:
+                continue
+    return total
