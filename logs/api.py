@@ -27,6 +27,7 @@ from accounts.models import AuditEvent
 from accounts.services import audit_record
 from logs import selectors, services
 from logs.models import ExecutionLog
+from logs.pdf import logs_pdf
 
 router = Router(tags=["logs"])
 MAX_CHUNK = 1 << 20
@@ -78,7 +79,7 @@ class IdsIn(Schema):
 
 
 class ExportIn(IdsIn):
-    format: Literal["txt", "json", "csv"] = "json"
+    format: Literal["txt", "json", "csv", "pdf"] = "json"
 
 
 class StatsOut(Schema):
@@ -86,6 +87,8 @@ class StatsOut(Schema):
     success_rate: float | None
     average_duration_seconds: float | None
     storage_bytes: int
+    quota_bytes: int
+    quota_warning: bool
     most_used_scripts: list[dict]
     most_used_projects: list[dict]
 
@@ -211,6 +214,9 @@ def _export(logs: list[ExecutionLog], fmt: str, name: str) -> HttpResponse:
     elif fmt == "csv":
         body = logs_csv(logs).encode()
         content_type = "text/csv; charset=utf-8"
+    elif fmt == "pdf":
+        body = logs_pdf(logs, [log_document(log) for log in logs])
+        content_type = "application/pdf"
     else:
         body = b"\n".join(_text_record(log) for log in logs)
         content_type = "text/plain; charset=utf-8"
@@ -300,7 +306,7 @@ def log_output(
 
 @router.get("/logs/execution/{execution_id}/download")
 def log_download(
-    request: HttpRequest, execution_id: UUID, format: Literal["txt", "json", "csv"] = "txt"
+    request: HttpRequest, execution_id: UUID, format: Literal["txt", "json", "csv", "pdf"] = "txt"
 ):  # noqa: A002
     log = _get_log(request, execution_id)
     return _export([log], format, f"execution_{log.execution_uuid}")
@@ -355,9 +361,13 @@ def logs_cleanup(request: HttpRequest):
 
 @router.get("/logs/stats", response=StatsOut)
 def logs_stats(request: HttpRequest):
+    used = services.storage_used(user=request.user)
+    quota = settings.LOG_STORAGE_QUOTA_MB * 1024 * 1024
     return {
         **selectors.logs_stats(user=request.user),
-        "storage_bytes": services.storage_used(user=request.user),
+        "storage_bytes": used,
+        "quota_bytes": quota,
+        "quota_warning": used >= 0.9 * quota,
     }
 
 

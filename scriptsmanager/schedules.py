@@ -17,6 +17,14 @@ def schedules_ensure() -> None:
         },
     )
     Schedule.objects.update_or_create(
+        name="logs-retention",
+        defaults={
+            "func": "logs.tasks.retention_task",
+            "schedule_type": Schedule.DAILY,
+            "repeats": -1,
+        },
+    )
+    Schedule.objects.update_or_create(
         name="execution-cleanup",
         defaults={
             "func": "execution.tasks.cleanup_task",

@@ -238,6 +238,7 @@ LOG_RETENTION_DAYS = {
     "developer": env_int("LOG_RETENTION_DEVELOPER_DAYS", 90, minimum=1),
     "admin": env_int("LOG_RETENTION_ADMIN_DAYS", 365, minimum=1),
 }
+LOG_STORAGE_QUOTA_MB = env_int("LOG_STORAGE_QUOTA_MB", 1024, minimum=1)
 BACKUP_ENABLED = env_bool("BACKUP_ENABLED", True)
 BACKUP_SCHEDULE_TIME = env_clock("BACKUP_SCHEDULE_TIME", "02:00")
 BACKUP_RETENTION_DAYS = env_int("BACKUP_RETENTION_DAYS", 30, minimum=1)

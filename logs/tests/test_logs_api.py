@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 from django.utils import timezone
+from pypdf import PdfReader
 
 from accounts.models import AuditEvent
 from logs.models import ExecutionLog
@@ -227,3 +228,15 @@ def test_the_list_runs_a_constant_number_of_queries(
         make_log(personas["op_otto"], files=False)
     with django_assert_num_queries(4):
         assert len(client.get("/api/logs/execution").json()["items"]) == 25
+
+
+def test_the_pdf_export_opens_and_holds_the_output(personas, client_for, tmp_path):
+    log = make_log(personas["op_otto"], output="température mesurée: 42 °C\nline two\n")
+    response = client_for("op_otto").get(
+        f"/api/logs/execution/{log.execution_uuid}/download?format=pdf"
+    )
+    assert response["Content-Type"] == "application/pdf"
+    pages = PdfReader(io.BytesIO(response.content)).pages
+    text = "".join(page.extract_text() for page in pages)
+    assert "température mesurée: 42 °C" in text
+    assert "line two" in text
