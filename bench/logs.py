@@ -69,7 +69,8 @@ def seed() -> None:
     # Spread the runs over 90 days, as a real history would be.
     with connection.cursor() as cursor:
         cursor.execute(
-            "UPDATE logs_executionlog SET start_time = datetime(%s, '-' || (id * 77 % 7776000) || ' seconds')",
+            "UPDATE logs_executionlog "
+            "SET start_time = datetime(%s, '-' || (id * 77 % 7776000) || ' seconds')",
             [now.strftime("%Y-%m-%d %H:%M:%S")],
         )
         cursor.execute("ANALYZE")
