@@ -442,11 +442,9 @@ def admin_logs_export(request: HttpRequest, payload: ExportIn):
 
 @router.get("/admin/logs/system", tags=["admin"])
 @require_level(Level.ADMIN)
-def admin_system_logs(
-    request: HttpRequest, name: str = "access.log", lines: int = Field(200, ge=1, le=5000)
-):
+def admin_system_logs(request: HttpRequest, name: str = "access.log", lines: int = 200):
     """The last lines of one of the system log files under data/logs/system/."""
-    folder = Path(settings.LOGS_DIR) / "system"
+    folder = Path(settings.SYSTEM_LOG_DIR)
     files = sorted(p.name for p in folder.glob("*.log")) if folder.is_dir() else []
     if name not in files:
         raise HttpError(404, _("No system log named “%(name)s”.") % {"name": name})

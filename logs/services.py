@@ -140,3 +140,25 @@ def storage_used(*, user) -> int:
             except OSError:
                 continue
     return total
+
+
+def system_logs_rotate() -> list[str]:
+    """Rotate data/logs/system/*.log files larger than SYSTEM_LOG_MAX_BYTES:
+    x.log -> x.log.1 -> x.log.2 ..., keeping SYSTEM_LOG_KEEP. Writers reopen
+    the file by themselves (WatchedFileHandler, daphne's access log on restart)."""
+    rotated = []
+    folder = Path(settings.SYSTEM_LOG_DIR)
+    for path in sorted(folder.glob("*.log")):
+        try:
+            if path.stat().st_size <= settings.SYSTEM_LOG_MAX_BYTES:
+                continue
+        except OSError:
+            continue
+        for index in range(settings.SYSTEM_LOG_KEEP - 1, 0, -1):
+            older = path.with_name(f"{path.name}.{index}")
+            if older.exists():
+                os.replace(older, path.with_name(f"{path.name}.{index + 1}"))
+        os.replace(path, path.with_name(f"{path.name}.1"))
+        path.with_name(f"{path.name}.{settings.SYSTEM_LOG_KEEP + 1}").unlink(missing_ok=True)
+        rotated.append(path.name)
+    return rotated

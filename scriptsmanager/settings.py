@@ -244,11 +244,37 @@ BACKUP_SCHEDULE_TIME = env_clock("BACKUP_SCHEDULE_TIME", "02:00")
 BACKUP_RETENTION_DAYS = env_int("BACKUP_RETENTION_DAYS", 30, minimum=1)
 MAX_PROJECTS_PER_USER = env_int("MAX_PROJECTS_PER_USER", 50, minimum=1)
 
+SYSTEM_LOG_DIR = LOGS_DIR / "system"
+SYSTEM_LOG_DIR.mkdir(parents=True, exist_ok=True)
+SYSTEM_LOG_MAX_BYTES = env_int("SYSTEM_LOG_MAX_BYTES", 10 * 1024 * 1024, minimum=1024)
+SYSTEM_LOG_KEEP = env_int("SYSTEM_LOG_KEEP", 5, minimum=1)
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO").upper()},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"},
+        "process": {"format": "%(asctime)s %(levelname)s [%(process)d] %(name)s: %(message)s"},
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "plain"},
+        # Several processes append to these files; WatchedFileHandler reopens a
+        # file after the daily job rotates it (logs.services.system_logs_rotate).
+        "application": {
+            "class": "logging.handlers.WatchedFileHandler",
+            "filename": str(SYSTEM_LOG_DIR / "application.log"),
+            "formatter": "process",
+            "level": "INFO",
+        },
+        "error": {
+            "class": "logging.handlers.WatchedFileHandler",
+            "filename": str(SYSTEM_LOG_DIR / "error.log"),
+            "formatter": "process",
+            "level": "ERROR",
+        },
+    },
+    "root": {
+        "handlers": ["console", "application", "error"],
+        "level": env_str("LOG_LEVEL", "INFO").upper(),
+    },
     "loggers": {"django.channels.server": {"level": "WARNING"}, "httpx": {"level": "WARNING"}},
 }

@@ -240,3 +240,26 @@ def test_the_pdf_export_opens_and_holds_the_output(personas, client_for, tmp_pat
     text = "".join(page.extract_text() for page in pages)
     assert "température mesurée: 42 °C" in text
     assert "line two" in text
+
+
+def test_system_logs_rotate_and_admins_read_them(settings, tmp_path, client_for, personas):
+    from logs.services import system_logs_rotate
+
+    settings.SYSTEM_LOG_DIR = tmp_path / "system"
+    settings.LOGS_DIR = tmp_path
+    settings.SYSTEM_LOG_DIR.mkdir()
+    settings.SYSTEM_LOG_MAX_BYTES = 100
+    settings.SYSTEM_LOG_KEEP = 2
+    big = settings.SYSTEM_LOG_DIR / "application.log"
+    small = settings.SYSTEM_LOG_DIR / "error.log"
+    small.write_text("one error\n")
+    for generation in range(4):
+        big.write_text(f"generation {generation}\n" * 20)
+        assert system_logs_rotate() == ["application.log"]
+    names = sorted(p.name for p in settings.SYSTEM_LOG_DIR.iterdir())
+    assert names == ["application.log.1", "application.log.2", "error.log"]
+    assert "generation 3" in (settings.SYSTEM_LOG_DIR / "application.log.1").read_text()
+    body = client_for("ada_admin").get("/api/admin/logs/system?name=error.log").json()
+    assert body["lines"] == ["one error"]
+    assert client_for("ada_admin").get("/api/admin/logs/system?name=../x.log").status_code == 404
+    assert client_for("op_otto").get("/api/admin/logs/system?name=error.log").status_code == 403
