@@ -1,3 +1,5 @@
 """WebSocket routes of every app, collected in one list for asgi.py."""
 
-websocket_urlpatterns: list = []
+from logs.routing import websocket_urlpatterns as logs_websocket_urlpatterns
+
+websocket_urlpatterns: list = [*logs_websocket_urlpatterns]

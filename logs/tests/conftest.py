@@ -1,0 +1,1 @@
+from execution.tests.conftest import make_script  # noqa: F401
