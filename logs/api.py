@@ -15,18 +15,20 @@ from uuid import UUID
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
 from django.db.models.functions import Right
 from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema
 from ninja.errors import HttpError
 from ninja.pagination import PageNumberPagination, paginate
+from pydantic import ValidationError as PydanticValidationError
 
 from accounts.levels import Level, require_level
 from accounts.models import AuditEvent
 from accounts.services import audit_record
 from logs import selectors, services
-from logs.models import ExecutionLog
+from logs.models import ExecutionLog, LogFilterPreset
 from logs.pdf import logs_pdf
 
 router = Router(tags=["logs"])
@@ -84,6 +86,28 @@ class LogFilter(Schema):
         "start", "-start", "script", "-script", "project", "-project",
         "duration", "-duration", "status", "-status", "user", "-user",
     ] = "-start"  # fmt: skip
+
+
+class AnnotationIn(Schema):
+    bookmarked: bool | None = None
+    note: str | None = Field(None, max_length=5000)
+
+
+class AnnotationOut(Schema):
+    execution_id: UUID
+    bookmarked: bool
+    note: str
+
+
+class PresetIn(Schema):
+    name: str = Field(min_length=1, max_length=100)
+    filters: dict
+
+
+class PresetOut(Schema):
+    id: int
+    name: str
+    filters: dict
 
 
 class ChunkOut(Schema):
@@ -343,6 +367,56 @@ def logs_export(request: HttpRequest, payload: ExportIn):
     if len(logs) != len(set(payload.execution_ids)):
         raise HttpError(404, _("Some of these executions do not exist or are not yours."))
     return _export(logs, payload.format, "executions")
+
+
+@router.put("/logs/execution/{execution_id}/annotation", response=AnnotationOut)
+def log_annotate(request: HttpRequest, execution_id: UUID, payload: AnnotationIn):
+    """Your bookmark and note on one of your runs."""
+    log = _get_log(request, execution_id, everyone=False)
+    if payload.bookmarked is not None:
+        log.bookmarked = payload.bookmarked
+    if payload.note is not None:
+        log.note = payload.note
+    log.save(update_fields=["bookmarked", "note", "last_updated"])
+    return {"execution_id": log.execution_uuid, "bookmarked": log.bookmarked, "note": log.note}
+
+
+@router.get("/logs/presets", response=list[PresetOut])
+def presets(request: HttpRequest):
+    return LogFilterPreset.objects.filter(user=request.user)
+
+
+@router.post("/logs/presets", response=PresetOut)
+def preset_save(request: HttpRequest, payload: PresetIn):
+    """Save (or replace) a named filter preset; unknown filter names are refused."""
+    allowed = set(LogFilter.model_fields)
+    unknown = sorted(set(payload.filters) - allowed)
+    if unknown:
+        raise ValidationError(
+            {"filters": _("Unknown filters: %(names)s.") % {"names": ", ".join(unknown)}}
+        )
+    try:
+        LogFilter(**payload.filters)  # every value must be valid too
+    except PydanticValidationError as error:
+        raise ValidationError(
+            {
+                "filters": "; ".join(
+                    f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in error.errors()
+                )
+            }
+        ) from None
+    preset, _created = LogFilterPreset.objects.update_or_create(
+        user=request.user, name=payload.name.strip(), defaults={"filters": payload.filters}
+    )
+    return preset
+
+
+@router.delete("/logs/presets/{preset_id}", response=CountOut)
+def preset_delete(request: HttpRequest, preset_id: int):
+    deleted, _detail = LogFilterPreset.objects.filter(user=request.user, pk=preset_id).delete()
+    if not deleted:
+        raise HttpError(404, _("Not found."))
+    return {"deleted": deleted}
 
 
 @router.delete("/logs/execution/{execution_id}", response=CountOut)

@@ -59,6 +59,9 @@ class ExecutionLog(models.Model):
     stdout_path = models.CharField(max_length=500, blank=True)
     stderr_path = models.CharField(max_length=500, blank=True)
     output_truncated = models.BooleanField(default=False)
+    # The owner's own bookmark and note on this run.
+    bookmarked = models.BooleanField(_("bookmarked"), default=False)
+    note = models.TextField(_("note"), blank=True, max_length=5000)
     created_at = models.DateTimeField(auto_now_add=True)
     last_updated = models.DateTimeField(auto_now=True)
 
@@ -74,3 +77,23 @@ class ExecutionLog(models.Model):
     @property
     def is_final(self) -> bool:
         return self.status in self.FINAL
+
+
+class LogFilterPreset(models.Model):
+    """A named set of log-list filters a user saved for reuse."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    name = models.CharField(_("name"), max_length=100)
+    filters = models.JSONField(_("filters"), default=dict)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("log filter preset")
+        verbose_name_plural = _("log filter presets")
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "name"], name="logs_unique_preset_name")
+        ]
+
+    def __str__(self) -> str:
+        return self.name

@@ -263,3 +263,34 @@ def test_system_logs_rotate_and_admins_read_them(settings, tmp_path, client_for,
     assert body["lines"] == ["one error"]
     assert client_for("ada_admin").get("/api/admin/logs/system?name=../x.log").status_code == 404
     assert client_for("op_otto").get("/api/admin/logs/system?name=error.log").status_code == 403
+
+
+def test_bookmarks_notes_and_presets_are_personal(personas, client_for):
+    log = make_log(personas["op_otto"])
+    otto, olga = client_for("op_otto"), client_for("op_olga")
+    url = f"/api/logs/execution/{log.execution_uuid}/annotation"
+    body = {"bookmarked": True, "note": "compare with run 12"}
+    response = otto.put(url, json.dumps(body), content_type="application/json")
+    assert response.json()["bookmarked"] is True
+    log.refresh_from_db()
+    assert log.note == "compare with run 12"
+    assert olga.put(url, json.dumps(body), content_type="application/json").status_code == 404
+
+    saved = otto.post(
+        "/api/logs/presets",
+        json.dumps({"name": "failures", "filters": {"status": "failed", "sort": "-duration"}}),
+        content_type="application/json",
+    )
+    assert saved.status_code == 200
+    assert [p["name"] for p in otto.get("/api/logs/presets").json()] == ["failures"]
+    assert olga.get("/api/logs/presets").json() == []
+    for bad in ({"colour": "red"}, {"status": "exploded"}):
+        refused = otto.post(
+            "/api/logs/presets",
+            json.dumps({"name": "bad", "filters": bad}),
+            content_type="application/json",
+        )
+        assert refused.status_code == 400 and refused.json()["errors"][0]["field"] == "filters"
+    preset_id = saved.json()["id"]
+    assert olga.delete(f"/api/logs/presets/{preset_id}").status_code == 404
+    assert otto.delete(f"/api/logs/presets/{preset_id}").json() == {"deleted": 1}
