@@ -113,6 +113,17 @@ def _process_for(
     return process
 
 
+def _stop(request: HttpRequest, script_id: int, execution_id: UUID | None) -> dict:
+    """Stop a live execution; the reason says whether its owner or an admin did."""
+    process = _process_for(request, script_id, execution_id, live=True)
+    reason = (
+        ScriptProcess.StopReason.USER
+        if process.user_id == request.user.pk
+        else ScriptProcess.StopReason.ADMIN
+    )
+    return execution_out(services.execution_stop(process=process, reason=reason, by=request.user))
+
+
 @router.post(
     "/scripts/{script_id}/execute",
     response={200: ExecutionOut, 429: ExecutionOut, 503: ExecutionOut},
@@ -144,13 +155,7 @@ def status(request: HttpRequest, script_id: int, execution_id: UUID | None = Non
 @router.post("/scripts/{script_id}/stop", response=ExecutionOut)
 def stop(request: HttpRequest, script_id: int, payload: StopIn | None = None):
     """Stop the named execution, or your latest running one of this script."""
-    process = _process_for(request, script_id, payload.execution_id if payload else None, live=True)
-    reason = (
-        ScriptProcess.StopReason.USER
-        if process.user_id == request.user.pk
-        else ScriptProcess.StopReason.ADMIN
-    )
-    return execution_out(services.execution_stop(process=process, reason=reason, by=request.user))
+    return _stop(request, script_id, payload.execution_id if payload else None)
 
 
 @router.post("/scripts/{script_id}/open-interface", response=ExecutionOut)
@@ -192,13 +197,7 @@ def ping_interface(request: HttpRequest, script_id: int, payload: PingIn):
 @router.post("/scripts/{script_id}/close-interface", response=ExecutionOut)
 def close_interface(request: HttpRequest, script_id: int, payload: CloseIn | None = None):
     """Close the interface now (the Stop button)."""
-    process = _process_for(request, script_id, payload.execution_id if payload else None, live=True)
-    reason = (
-        ScriptProcess.StopReason.USER
-        if process.user_id == request.user.pk
-        else ScriptProcess.StopReason.ADMIN
-    )
-    return execution_out(services.execution_stop(process=process, reason=reason, by=request.user))
+    return _stop(request, script_id, payload.execution_id if payload else None)
 
 
 @router.get("/active-interfaces", response=list[ExecutionOut])
