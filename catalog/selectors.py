@@ -8,6 +8,7 @@ from django.shortcuts import get_object_or_404
 
 from accounts.levels import levels_up_to
 from catalog.models import CondaEnvironment, Script, ScriptGroup, UserScriptTags
+from logs.models import ExecutionLog
 
 
 def groups_visible_to(*, user) -> QuerySet[ScriptGroup]:
@@ -116,8 +117,6 @@ def environment_status(name: str, environments: dict[str, CondaEnvironment]) -> 
 
 def recent_scripts_for(*, user, limit: int = 6) -> list[Script]:
     """Scripts the user ran most recently (still visible to them), newest first."""
-    from logs.models import ExecutionLog
-
     recent: list[int] = []
     for script_id in (
         ExecutionLog.objects.filter(user=user, script__isnull=False)
