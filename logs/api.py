@@ -472,11 +472,7 @@ def logs_stats(request: HttpRequest):
 @require_level(Level.ADMIN)
 @paginate(LogPagination, page_size=25)
 def admin_logs(request: HttpRequest, filters: Query[LogFilter]):
-    logs = selectors.logs_filter(
-        selectors.logs_visible_to(user=request.user, everyone=True),
-        **filters.dict(exclude_none=True),
-    )
-    return _annotate_previews(logs)
+    return _annotate_previews(_filtered(request, filters, everyone=True))
 
 
 @router.get("/admin/logs/user/{user_id}", response=list[LogOut], tags=["admin"])

@@ -11,6 +11,7 @@ urlpatterns = [
     path("", catalog_views.dashboard, name="home"),
     path("", include("catalog.urls")),
     path("", include("execution.urls")),
+    path("", include("logs.urls")),
     path("health", views.health, name="health"),
     path("branding/logo", views.branding_logo, name="branding_logo"),
     path(

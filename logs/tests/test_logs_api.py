@@ -69,6 +69,7 @@ def test_users_see_only_their_own_logs(personas, client_for):
     assert otto.get("/api/logs/search?q=secret").json()["count"] == 0
     admin = client_for("ada_admin")
     assert admin.get("/api/admin/logs/execution").json()["count"] == 2
+    assert admin.get("/api/admin/logs/execution?q=secret").json()["count"] == 1
     assert admin.get(f"/api/logs/execution/{theirs.execution_uuid}").status_code == 200
     assert client_for("op_otto").get("/api/admin/logs/execution").status_code == 403
 
