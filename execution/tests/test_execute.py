@@ -328,3 +328,35 @@ def test_direct_access_hands_out_the_local_port(make_script, client_for, setting
     assert body["app_url"] == f"http://127.0.0.1:{body['port']}/"
     with urllib.request.urlopen(body["app_url"], timeout=5) as reply:
         assert json.load(reply)["env"] == "/"
+
+
+def test_secret_parameters_are_masked_in_every_stored_form(make_script, client_for):
+    from logs.services import log_file_path
+
+    script = make_script(
+        "secret.py",
+        "print('done')\n",
+        interface="false",
+        parameters=[
+            {"name": "token", "type": "password", "required": True},
+            {"name": "key", "type": "string", "secret": True},
+            {"name": "site", "type": "string"},
+        ],
+    )
+    client = client_for("op_otto")
+    body = execute(
+        client, script, {"token": "hunter2-TOKEN", "key": "k3y-VALUE", "site": "plant-7"}
+    ).json()
+    log = wait_final(body["execution_id"])
+    assert log.parameters == {"token": "********", "key": "********", "site": "plant-7"}
+    stored = [
+        log_file_path(log).read_text(),
+        client.get(f"/api/logs/execution/{body['execution_id']}").content.decode(),
+        client.get(
+            f"/api/logs/execution/{body['execution_id']}/download?format=csv"
+        ).content.decode(),
+        client.get("/api/logs/execution").content.decode(),
+    ]
+    for text in stored:
+        assert "hunter2-TOKEN" not in text and "k3y-VALUE" not in text
+    assert "plant-7" in stored[0]
