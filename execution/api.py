@@ -15,6 +15,7 @@ from catalog import selectors as catalog_selectors
 from execution import selectors, services
 from execution.models import ScriptProcess
 from projects.models import UserProject
+from projects.services import project_for_run
 
 router = Router(tags=["execution"])
 
@@ -132,11 +133,12 @@ def execute(request: HttpRequest, script_id: int, payload: ExecuteIn):
     """Start the script. Answers once its interface accepts connections (or at
     once for a script without one); a failed start comes back with status failed."""
     script = catalog_selectors.script_get_visible(user=request.user, script_id=script_id)
-    project = None
     if payload.project_id is not None:
         project = UserProject.objects.filter(pk=payload.project_id, user=request.user).first()
         if project is None:
             raise ValidationError({"project_id": _("No such project.")})
+    else:
+        project = project_for_run(request=request, group=script.group)
     try:
         launch = services.execution_start(
             script=script, user=request.user, params=payload.parameters, project=project
@@ -174,7 +176,12 @@ def open_interface(request: HttpRequest, script_id: int):
     if not script.interface:
         raise HttpError(400, _("This script has no web interface."))
     try:
-        launch = services.execution_start(script=script, user=request.user, params={})
+        launch = services.execution_start(
+            script=script,
+            user=request.user,
+            params={},
+            project=project_for_run(request=request, group=script.group),
+        )
     except services.LaunchRefused as refused:
         raise HttpError(refused.status, str(refused)) from None
     return execution_out(launch.process)

@@ -49,3 +49,30 @@ def project_ensure_default(*, user, group: ScriptGroup) -> UserProject:
     except IntegrityError:  # another request created it first
         project = UserProject.objects.get(user=user, group=group, name=DEFAULT_PROJECT_NAME)
     return project
+
+
+SESSION_KEY = "active_projects"
+
+
+def project_active_id(session, group_id: int) -> int | None:
+    """The project chosen for the group in this session, if any."""
+    return (session.get(SESSION_KEY) or {}).get(str(group_id))
+
+
+def project_activate(session, group_id: int, project_id: int | None) -> None:
+    chosen = dict(session.get(SESSION_KEY) or {})
+    if project_id is None:
+        chosen.pop(str(group_id), None)
+    else:
+        chosen[str(group_id)] = project_id
+    session[SESSION_KEY] = chosen
+
+
+def project_for_run(*, request, group: ScriptGroup) -> UserProject:
+    """The session's active project in the group, or the user's default one."""
+    chosen = project_active_id(request.session, group.pk)
+    if chosen is not None:
+        project = UserProject.objects.filter(pk=chosen, user=request.user, group=group).first()
+        if project is not None:
+            return project
+    return project_ensure_default(user=request.user, group=group)

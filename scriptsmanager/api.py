@@ -18,6 +18,8 @@ from accounts.api import router as accounts_router
 from catalog.api import router as catalog_router
 from execution.api import router as execution_router
 from logs.api import router as logs_router
+from projects.api import router as projects_router
+from projects.api_data import router as data_router
 from scriptsmanager.api_auth import CsrfSessionAuth
 
 api = NinjaAPI(
@@ -35,6 +37,8 @@ api.add_router("", accounts_router)
 api.add_router("", catalog_router)
 api.add_router("", execution_router)
 api.add_router("", logs_router)
+api.add_router("", projects_router)
+api.add_router("", data_router)
 
 
 def _field_of(location: list[Any]) -> str:

@@ -1,0 +1,115 @@
+import json
+
+import pytest
+
+from catalog.models import ScriptGroup
+from projects.models import UserProject
+from projects.services import project_data_dir
+
+
+@pytest.fixture
+def group(tree, db):
+    tree.group("lab", {"name": "Lab"})
+    return ScriptGroup.objects.create(directory_name="lab", name="Lab")
+
+
+def post(client, url, body):
+    return client.post(url, json.dumps(body), content_type="application/json")
+
+
+def test_the_default_project_is_created_on_first_use(group, client_for, personas):
+    listed = client_for("op_otto").get(f"/api/projects?group_id={group.pk}").json()
+    assert [(p["name"], p["is_default"], p["is_active"]) for p in listed] == [
+        ("project_default", True, True)
+    ]
+    assert UserProject.objects.filter(user=personas["op_otto"]).count() == 1
+
+
+def test_create_activate_and_run_in_the_active_project(group, client_for, settings, tmp_path):
+    settings.BASE_DATA_PATH = tmp_path
+    client = client_for("op_otto")
+    created = post(client, "/api/projects", {"group_id": group.pk, "name": "Line 3 audit"})
+    assert created.status_code == 200, created.content
+    project = UserProject.objects.get(name="Line 3 audit")
+    assert project_data_dir(project).is_dir()
+    assert (
+        client.get(f"/api/projects/active?group_id={group.pk}").json()["name"] == "project_default"
+    )
+    assert client.post(f"/api/projects/{project.pk}/set-active").json()["is_active"] is True
+    assert client.get(f"/api/projects/active?group_id={group.pk}").json()["name"] == "Line 3 audit"
+
+
+@pytest.mark.parametrize("name", ["", "../escape", "a/b", ".hidden", "x" * 101, "name\x00"])
+def test_bad_names_are_refused_naming_the_field(group, client_for, name):
+    response = post(client_for("op_otto"), "/api/projects", {"group_id": group.pk, "name": name})
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["field"] == "name"
+    assert not UserProject.objects.exclude(name="project_default").exists()
+
+
+def test_names_are_unique_per_user_and_group_and_the_limit_holds(group, client_for, settings):
+    otto, olga = client_for("op_otto"), client_for("op_olga")
+    assert post(otto, "/api/projects", {"group_id": group.pk, "name": "Alpha"}).status_code == 200
+    assert post(otto, "/api/projects", {"group_id": group.pk, "name": "Alpha"}).status_code == 400
+    assert post(olga, "/api/projects", {"group_id": group.pk, "name": "Alpha"}).status_code == 200
+    settings.MAX_PROJECTS_PER_USER = 1
+    refused = post(otto, "/api/projects", {"group_id": group.pk, "name": "Beta"})
+    assert refused.status_code == 409 and "limit" in refused.json()["detail"]
+
+
+def test_projects_are_private(group, client_for):
+    created = post(
+        client_for("op_otto"), "/api/projects", {"group_id": group.pk, "name": "Mine"}
+    ).json()
+    olga = client_for("op_olga")
+    assert olga.post(f"/api/projects/{created['id']}/set-active").status_code == 404
+    assert (
+        olga.put(
+            f"/api/projects/{created['id']}",
+            json.dumps({"name": "Hers"}),
+            content_type="application/json",
+        ).status_code
+        == 404
+    )
+    assert (
+        olga.delete(
+            f"/api/projects/{created['id']}",
+            json.dumps({"confirm": True}),
+            content_type="application/json",
+        ).status_code
+        == 404
+    )
+    assert all(p["name"] != "Mine" for p in olga.get("/api/projects").json())
+
+
+def test_rename_moves_the_data_and_delete_needs_confirmation_and_backs_up(
+    group, client_for, settings, tmp_path
+):
+    settings.BASE_DATA_PATH = tmp_path
+    client = client_for("op_otto")
+    created = post(client, "/api/projects", {"group_id": group.pk, "name": "Old"}).json()
+    project = UserProject.objects.get(pk=created["id"])
+    (project_data_dir(project) / "config.json").write_text('{"a": 1}')
+    renamed = client.put(
+        f"/api/projects/{project.pk}", json.dumps({"name": "New"}), content_type="application/json"
+    )
+    assert renamed.json()["name"] == "New"
+    project.refresh_from_db()
+    assert (project_data_dir(project) / "config.json").read_text() == '{"a": 1}'
+    url = f"/api/projects/{project.pk}"
+    refused = client.delete(url, json.dumps({"confirm": False}), content_type="application/json")
+    assert refused.status_code == 400 and UserProject.objects.filter(pk=project.pk).exists()
+    deleted = client.delete(
+        url, json.dumps({"confirm": True}), content_type="application/json"
+    ).json()
+    assert deleted["deleted"] is True and deleted["backup"].endswith(".zip")
+    assert (tmp_path / "backups" / deleted["backup"]).is_file()
+    assert not project_data_dir(project).exists()
+    client.get(f"/api/projects?group_id={group.pk}")  # creates the default project
+    default = UserProject.objects.get(name="project_default", user=project.user)
+    refused = client.delete(
+        f"/api/projects/{default.pk}",
+        json.dumps({"confirm": True}),
+        content_type="application/json",
+    )
+    assert refused.status_code == 400
