@@ -7,6 +7,8 @@ from catalog import selectors
 from catalog.api import parameters_for_display
 from catalog.header import LANGUAGES
 from execution import selectors as execution_selectors
+from projects.models import DEFAULT_PROJECT_NAME, UserProject
+from projects.services import project_active_id, project_ensure_default
 
 
 @require_GET
@@ -34,6 +36,13 @@ def group_detail(request: HttpRequest, group_id: int) -> HttpResponse:
     personal = selectors.personal_tags_by_script(user=request.user, scripts=scripts)
     environments = selectors.environments_by_name()
     is_developer = user_has_level(request.user, Level.DEVELOPER)
+    projects = list(UserProject.objects.filter(user=request.user, group=group).order_by("name"))
+    default = next((p for p in projects if p.name == DEFAULT_PROJECT_NAME), None)
+    if default is None:  # first visit: create it, once
+        default = project_ensure_default(user=request.user, group=group)
+        projects = sorted([*projects, default], key=lambda p: p.name)
+    chosen = project_active_id(request.session, group.pk)
+    active = next((p for p in projects if p.pk == chosen), default)
     rows = []
     all_tags: dict[str, str] = {}
     for script in scripts:
@@ -67,6 +76,8 @@ def group_detail(request: HttpRequest, group_id: int) -> HttpResponse:
             "environment": selectors.environment_status(group.conda_environment, environments),
             "environments": list(environments.values()) if is_developer else [],
             "is_developer": is_developer,
+            "projects": projects,
+            "active_project": active,
             "can_run_level": user_has_level(request.user, Level.OPERATOR),
             "levels": Level.choices,
             "languages": LANGUAGES,

@@ -41,6 +41,9 @@ def project_data_dir_ensure(project: UserProject) -> Path:
 
 def project_ensure_default(*, user, group: ScriptGroup) -> UserProject:
     """The user's default project in the group, created on first use."""
+    existing = UserProject.objects.filter(user=user, group=group, name=DEFAULT_PROJECT_NAME).first()
+    if existing is not None:
+        return existing
     try:
         with transaction.atomic():
             project, _ = UserProject.objects.get_or_create(

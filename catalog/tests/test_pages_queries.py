@@ -28,11 +28,12 @@ def test_the_dashboard_and_group_page_queries_do_not_grow_with_scripts(
     group = ScriptGroup.objects.get(directory_name="group0")
     # session, user, environments, groups (annotated with counts), interfaces, recent runs
     small = count_queries(client, "/", django_assert_num_queries, 6)
-    # session, user, group, scripts, personal tags, environments
-    count_queries(client, f"/groups/{group.pk}/", django_assert_num_queries, 6)
+    client.get(f"/groups/{group.pk}/")  # the first visit creates the default project
+    # session, user, group, scripts, personal tags, environments, projects
+    count_queries(client, f"/groups/{group.pk}/", django_assert_num_queries, 7)
     build(tree, 8, 25)
     large = count_queries(client, "/", django_assert_num_queries, 6)
-    page = count_queries(client, f"/groups/{group.pk}/", django_assert_num_queries, 6)
+    page = count_queries(client, f"/groups/{group.pk}/", django_assert_num_queries, 7)
     assert small.content.decode().count('data-testid="group-card"') == 2
     assert large.content.decode().count('data-testid="group-card"') == 8
     assert page.content.decode().count('data-testid="script-card"') == 25

@@ -113,3 +113,14 @@ def test_rename_moves_the_data_and_delete_needs_confirmation_and_backs_up(
         content_type="application/json",
     )
     assert refused.status_code == 400
+
+
+def test_the_group_page_switches_between_projects(group, client_for):
+    client = client_for("op_otto")
+    page = client.get(f"/groups/{group.pk}/").content.decode()
+    assert 'data-testid="project-select"' in page
+    assert '<option value="' in page and "selected>project_default</option>" in page
+    created = post(client, "/api/projects", {"group_id": group.pk, "name": "Trial B"}).json()
+    client.post(f"/api/projects/{created['id']}/set-active")
+    page = client.get(f"/groups/{group.pk}/").content.decode()
+    assert f'<option value="{created["id"]}" selected>Trial B</option>' in page

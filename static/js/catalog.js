@@ -340,6 +340,33 @@
     });
   });
 
+  /* --- Projects: the run form and the interfaces use the active one --- */
+  const projectSelect = $("#sm-project");
+  if (projectSelect) {
+    projectSelect.addEventListener("change", async function () {
+      try {
+        await api("/api/projects/" + projectSelect.value + "/set-active", { method: "POST" });
+        window.location.reload();
+      } catch (error) {
+        window.alert(error.message);
+      }
+    });
+  }
+
+  async function projectNew() {
+    const name = window.prompt(gettext("Name of the new project:"));
+    if (!name) { return; }
+    try {
+      const project = await api("/api/projects", {
+        method: "POST", body: { group_id: Number(projectSelect.dataset.groupId), name: name },
+      });
+      await api("/api/projects/" + project.id + "/set-active", { method: "POST" });
+      window.location.reload();
+    } catch (error) {
+      window.alert(error.message);
+    }
+  }
+
   document.addEventListener("click", function (event) {
     const button = event.target.closest("[data-sm-action]");
     if (!button) { return; }
@@ -358,6 +385,7 @@
     else if (action === "doc-save") { saveDoc(); }
     else if (action === "doc-template") { docTemplate(); }
     else if (action === "group-refresh") { groupRefresh(button); }
+    else if (action === "project-new") { projectNew(); }
     else if (action === "group-environment") { bootstrap.Modal.getOrCreateInstance($("#sm-env-modal")).show(); }
   });
 })();
