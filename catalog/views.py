@@ -8,14 +8,25 @@ from catalog.api import parameters_for_display
 from catalog.header import LANGUAGES
 from execution import selectors as execution_selectors
 from projects.models import DEFAULT_PROJECT_NAME, UserProject
-from projects.services import project_active_id, project_ensure_default
+from projects.services import SESSION_KEY, project_active_id, project_ensure_default
 
 
 @require_GET
 def dashboard(request: HttpRequest) -> HttpResponse:
     environments = selectors.environments_by_name()
+    chosen = {int(k): v for k, v in (request.session.get(SESSION_KEY) or {}).items()}
+    active_names: dict[int, str] = {}
+    for project in UserProject.objects.filter(user=request.user).only("pk", "group_id", "name"):
+        if chosen.get(project.group_id) == project.pk or (
+            project.name == DEFAULT_PROJECT_NAME and project.group_id not in active_names
+        ):
+            active_names[project.group_id] = project.name
     groups = [
-        (group, selectors.environment_status(group.conda_environment, environments))
+        (
+            group,
+            selectors.environment_status(group.conda_environment, environments),
+            active_names.get(group.pk, DEFAULT_PROJECT_NAME),
+        )
         for group in selectors.groups_visible_to(user=request.user)
     ]
     return render(

@@ -9,8 +9,8 @@ def grow(n: int) -> None:
 
 
 # session and user on every page; the dashboard adds environments, groups,
-# running interfaces and recent runs.
-PAGES = {"/": 6, "/accounts/profile/": 2}
+# running interfaces, recent runs and active projects.
+PAGES = {"/": 7, "/accounts/profile/": 2}
 
 
 def test_pages_use_a_constant_number_of_queries(client_for, django_assert_num_queries):

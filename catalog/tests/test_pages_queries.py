@@ -26,13 +26,13 @@ def test_the_dashboard_and_group_page_queries_do_not_grow_with_scripts(
     client = client_for("dev_dora")
     client.get("/")
     group = ScriptGroup.objects.get(directory_name="group0")
-    # session, user, environments, groups (annotated with counts), interfaces, recent runs
-    small = count_queries(client, "/", django_assert_num_queries, 6)
+    # session, user, environments, projects, groups (with counts), interfaces, recent runs
+    small = count_queries(client, "/", django_assert_num_queries, 7)
     client.get(f"/groups/{group.pk}/")  # the first visit creates the default project
     # session, user, group, scripts, personal tags, environments, projects
     count_queries(client, f"/groups/{group.pk}/", django_assert_num_queries, 7)
     build(tree, 8, 25)
-    large = count_queries(client, "/", django_assert_num_queries, 6)
+    large = count_queries(client, "/", django_assert_num_queries, 7)
     page = count_queries(client, f"/groups/{group.pk}/", django_assert_num_queries, 7)
     assert small.content.decode().count('data-testid="group-card"') == 2
     assert large.content.decode().count('data-testid="group-card"') == 8

@@ -124,3 +124,12 @@ def test_the_group_page_switches_between_projects(group, client_for):
     client.post(f"/api/projects/{created['id']}/set-active")
     page = client.get(f"/groups/{group.pk}/").content.decode()
     assert f'<option value="{created["id"]}" selected>Trial B</option>' in page
+
+
+def test_the_dashboard_shows_each_groups_active_project(group, client_for):
+    client = client_for("op_otto")
+    assert "project_default" in client.get("/").content.decode()
+    created = post(client, "/api/projects", {"group_id": group.pk, "name": "Night shift"}).json()
+    client.post(f"/api/projects/{created['id']}/set-active")
+    page = client.get("/").content.decode()
+    assert "Night shift</span>" in page
