@@ -111,6 +111,7 @@ class AuditEvent(models.Model):
         EXECUTION_STOPPED = "execution_stopped", _("Script stopped")
         LOG_ACCESS_REFUSED = "log_access_refused", _("Access to another user's log refused")
         LOGS_DELETED = "logs_deleted", _("A user's logs deleted by an administrator")
+        DATA_ACCESS_REFUSED = "data_access_refused", _("Access to another user's data refused")
 
     created_at = models.DateTimeField(_("time"), auto_now_add=True, db_index=True)
     actor = models.ForeignKey(

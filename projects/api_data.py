@@ -22,6 +22,8 @@ from ninja import Router, Schema, Status
 from ninja.errors import HttpError
 
 from accounts.levels import Level, user_has_level
+from accounts.models import AuditEvent
+from accounts.services import audit_record
 from catalog.selectors import group_get_visible
 from projects import data_files
 from projects.models import UserProject
@@ -54,9 +56,15 @@ def _project_get(request: HttpRequest, group_id: int, project_id: int) -> UserPr
     if project is None:
         raise HttpError(404, _("Not found."))
     if project.user_id != request.user.pk and not (
-        getattr(settings, "ADMIN_CAN_ACCESS_ALL_DATA", True)
-        and user_has_level(request.user, Level.ADMIN)
+        settings.ADMIN_CAN_ACCESS_ALL_DATA and user_has_level(request.user, Level.ADMIN)
     ):
+        audit_record(
+            action=AuditEvent.Action.DATA_ACCESS_REFUSED,
+            actor=request.user,
+            request=request,
+            target=project,
+            details={"path": request.path, "method": request.method},
+        )
         raise HttpError(404, _("Not found."))
     return project
 

@@ -7,6 +7,7 @@ import zipfile
 
 import pytest
 
+from accounts.models import AuditEvent
 from catalog.discovery import discovery_run
 from catalog.models import ScriptGroup
 from projects import data_files
@@ -192,6 +193,8 @@ def test_it_refuses_another_users_project_like_a_missing_one(
     missing = call(client, "get", f"/api/data/{project.group_id}/999999/files")
     assert missing.json() == response.json()
     assert snapshot(data_root) == before
+    refused = AuditEvent.objects.filter(action="data_access_refused", actor_username=persona)
+    assert refused.count() == len(project_endpoints(project))
 
 
 def test_an_admin_reaches_every_project(client_for, project, folder):
