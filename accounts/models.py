@@ -112,6 +112,13 @@ class AuditEvent(models.Model):
         LOG_ACCESS_REFUSED = "log_access_refused", _("Access to another user's log refused")
         LOGS_DELETED = "logs_deleted", _("A user's logs deleted by an administrator")
         DATA_ACCESS_REFUSED = "data_access_refused", _("Access to another user's data refused")
+        PROJECT_CREATED = "project_created", _("Project created")
+        PROJECT_DELETED = "project_deleted", _("Project deleted")
+        USER_DATA_RESET = "user_data_reset", _("A user's data reset by an administrator")
+        BACKUP_CREATED = "backup_created", _("System backup created")
+        BACKUP_FAILED = "backup_failed", _("System backup failed")
+        BACKUP_DELETED = "backup_deleted", _("System backup deleted")
+        BACKUP_RESTORED = "backup_restored", _("System backup restored")
 
     created_at = models.DateTimeField(_("time"), auto_now_add=True, db_index=True)
     actor = models.ForeignKey(

@@ -17,6 +17,7 @@ from scriptsmanager.conf import (
     env_bool,
     env_choice,
     env_clock,
+    env_float,
     env_int,
     env_list,
     env_path,
@@ -242,6 +243,8 @@ LOG_STORAGE_QUOTA_MB = env_int("LOG_STORAGE_QUOTA_MB", 1024, minimum=1)
 BACKUP_ENABLED = env_bool("BACKUP_ENABLED", True)
 BACKUP_SCHEDULE_TIME = env_clock("BACKUP_SCHEDULE_TIME", "02:00")
 BACKUP_RETENTION_DAYS = env_int("BACKUP_RETENTION_DAYS", 30, minimum=1)
+BACKUP_EXCLUDE_PATTERNS = env_list("BACKUP_EXCLUDE_PATTERNS", ["*.tmp", "__pycache__", "*.pyc"])
+BACKUP_MAX_SIZE_GB = env_float("BACKUP_MAX_SIZE_GB", 10.0, minimum=0.001)
 MAX_PROJECTS_PER_USER = env_int("MAX_PROJECTS_PER_USER", 50, minimum=1)
 DATA_FILE_MAX_BYTES = env_int("DATA_FILE_MAX_BYTES", 10 * 1024 * 1024, minimum=1)
 ADMIN_CAN_ACCESS_ALL_DATA = env_bool("ADMIN_CAN_ACCESS_ALL_DATA", True)
