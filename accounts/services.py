@@ -30,6 +30,7 @@ ADMIN_ACTIONS = {
     AuditEvent.Action.USER_ACTIVATED,
     AuditEvent.Action.USER_DELETED,
     AuditEvent.Action.PASSWORD_RESET,
+    AuditEvent.Action.USER_DATA_RESET,
 }
 
 

@@ -15,6 +15,8 @@ from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 
 from accounts.api import router as accounts_router
+from accounts.api_admin import router as accounts_admin_router
+from backups.api import router as backups_router
 from catalog.api import router as catalog_router
 from execution.api import router as execution_router
 from logs.api import router as logs_router
@@ -34,11 +36,13 @@ api = NinjaAPI(
     docs_decorator=login_required,
 )
 api.add_router("", accounts_router)
+api.add_router("", accounts_admin_router)
 api.add_router("", catalog_router)
 api.add_router("", execution_router)
 api.add_router("", logs_router)
 api.add_router("", projects_router)
 api.add_router("", data_router)
+api.add_router("", backups_router)
 
 
 def _field_of(location: list[Any]) -> str:
