@@ -364,7 +364,11 @@ def discovery_run(
                 if path.name.startswith("_") or not path.is_file():
                     continue
                 seen_files.add(path.name)
-                signature = _stat_signature(path) + source.script_metadata_signature
+                # One hash of both (fits source_signature's 64 characters).
+                signature = hashlib.sha1(
+                    (_stat_signature(path) + source.script_metadata_signature).encode(),
+                    usedforsecurity=False,
+                ).hexdigest()
                 script = scripts.get((group.pk, path.name))
                 if (
                     script is not None

@@ -1,7 +1,15 @@
-"""The SQLite FTS5 index over execution logs, shared by the migrations that
-create it and those that must re-create it: SQLite rebuilds a table when a
-column is added, and the triggers go with the old table. Any later migration
-that alters logs_executionlog must end with RunPython(fts_create, fts_drop)."""
+"""The full-text index over execution logs.
+
+SQLite: an FTS5 table kept by triggers, shared by the migrations that create it
+and those that must re-create it: SQLite rebuilds a table when a column is
+added, and the triggers go with the old table. Any later migration that alters
+logs_executionlog must end with RunPython(fts_create, fts_drop).
+
+PostgreSQL: a GIN index on a tsvector expression. Queries must repeat
+PG_DOCUMENT exactly for the planner to use the index. Each column is cut
+before it is indexed because a tsvector is limited to 1 MB and the stored
+output may reach OUTPUT_DB_LIMIT_BYTES per stream.
+"""
 
 COLUMNS = "output, error_output, parameters, script_name"
 
@@ -32,8 +40,31 @@ DROP = [
 ]
 
 
+PG_DOCUMENT = (
+    "to_tsvector('simple'::regconfig, "
+    "left(coalesce(output, ''), 262144) || ' ' || "
+    "left(coalesce(error_output, ''), 131072) || ' ' || "
+    "left(coalesce(parameters::text, ''), 65536) || ' ' || "
+    "coalesce(script_name, ''))"
+)
+PG_INDEX = "logs_executionlog_fts"
+
+
+def fts_create_postgres(apps, schema_editor) -> None:
+    if schema_editor.connection.vendor == "postgresql":
+        schema_editor.execute(
+            f"CREATE INDEX IF NOT EXISTS {PG_INDEX} ON logs_executionlog USING GIN ({PG_DOCUMENT})"
+        )
+
+
+def fts_drop_postgres(apps, schema_editor) -> None:
+    if schema_editor.connection.vendor == "postgresql":
+        schema_editor.execute(f"DROP INDEX IF EXISTS {PG_INDEX}")
+
+
 def fts_create(apps, schema_editor) -> None:
     if schema_editor.connection.vendor != "sqlite":
+        fts_create_postgres(apps, schema_editor)
         return
     for statement in DROP:
         schema_editor.execute(statement)

@@ -7,6 +7,7 @@ from django.db.models import Avg, Count, Q, QuerySet
 from django.db.models.expressions import RawSQL
 
 from accounts.levels import Level, user_has_level
+from logs.fts import PG_DOCUMENT
 from logs.models import ExecutionLog
 
 SORTABLE = {
@@ -47,6 +48,12 @@ def logs_search(logs: QuerySet[ExecutionLog], text: str) -> QuerySet[ExecutionLo
                 [query],
             )
         )
+    if connection.vendor == "postgresql":
+        words = [w for w in text.split() if w.strip('"')]
+        matches = " && ".join(["phraseto_tsquery('simple'::regconfig, %s)"] * len(words))
+        # Only constants are formatted in; the user's words go as parameters.
+        sql = f"SELECT id FROM logs_executionlog WHERE {PG_DOCUMENT} @@ ({matches})"  # noqa: S608
+        return logs.filter(id__in=RawSQL(sql, words))  # noqa: S611
     condition = Q()
     for word in text.split():
         condition &= (

@@ -37,6 +37,10 @@ ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 LISTEN_HOST = env_str("LISTEN_HOST", "127.0.0.1")
 LISTEN_PORT = env_int("LISTEN_PORT", 8000, minimum=1, maximum=65535)
+WEB_WORKERS = env_int("WEB_WORKERS", 1, minimum=1, maximum=32)
+PROXY_HEADERS = env_bool("PROXY_HEADERS", False)
+if PROXY_HEADERS:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
 SCRIPT_GROUPS_DIR = env_path(
     "SCRIPT_GROUPS_DIR", BASE_DIR / "app" / "backend" / "script_groups", base=BASE_DIR
@@ -127,18 +131,20 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env_str("REDIS_URL", "")
+REDIS_KEY_PREFIX = env_str("REDIS_KEY_PREFIX", "scriptsmanager")
 if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL]},
+            "CONFIG": {"hosts": [REDIS_URL], "prefix": REDIS_KEY_PREFIX},
         }
     }
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
 Q_CLUSTER = {
-    "name": "scriptsmanager",
+    # The queue's key in Redis: installations sharing one Redis stay apart.
+    "name": REDIS_KEY_PREFIX,
     "workers": env_int("Q_WORKERS", 2, minimum=1),
     "timeout": 3600,
     "retry": 3700,

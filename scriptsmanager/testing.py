@@ -1,9 +1,11 @@
 """Test helpers shared by every app: fast bcrypt, personas, a running app."""
 
+import hashlib
 import http.cookiejar
 import json
 import os
 import socket
+import sqlite3
 import subprocess
 import sys
 import textwrap
@@ -141,18 +143,65 @@ class AppUrl(str):
     process: subprocess.Popen
 
 
-@contextmanager
-def running_app(data_dir: Path, *, extra_env: dict[str, str] | None = None) -> Iterator[str]:
-    """Migrate the data directory, add the personas (once), discover the scripts
-    and run `manage.py serve` on a free loopback port. Yields the base URL."""
-    port = free_port()
+def app_database_url(data_dir: Path) -> str | None:
+    """On a PostgreSQL run, the database of the app whose data folder is
+    `data_dir` (created on first use), as SQLite keeps one per data folder;
+    None on the embedded default."""
+    base = os.environ.get("DATABASE_URL", "")
+    if not base.startswith(("postgres://", "postgresql://")):
+        return None
+    import psycopg
+
+    name = "sm_app_" + hashlib.sha1(str(data_dir).encode(), usedforsecurity=False).hexdigest()[:16]
+    with psycopg.connect(base, autocommit=True) as connection:
+        exists = connection.execute(
+            "SELECT 1 FROM pg_database WHERE datname = %s", [name]
+        ).fetchone()
+        if not exists:
+            connection.execute(f'CREATE DATABASE "{name}"')
+    return base.rsplit("/", 1)[0] + "/" + name
+
+
+def app_database_query(data_dir: Path, sql: str) -> list[tuple]:
+    """Rows of `sql` in the database of the app whose data folder is `data_dir`."""
+    url = app_database_url(data_dir)
+    if url is None:
+        database = sqlite3.connect(data_dir / "scriptsmanager.db")
+        try:
+            return database.execute(sql).fetchall()
+        finally:
+            database.close()
+    import psycopg
+
+    with psycopg.connect(url) as connection:
+        return connection.execute(sql).fetchall()
+
+
+def app_env(data_dir: Path, port: int, extra_env: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment of an app whose state lives in `data_dir`: its own database
+    and, when Redis is configured, its own key prefix there."""
     env = {
         **os.environ,
         "BASE_DATA_PATH": str(data_dir),
         "LISTEN_PORT": str(port),
         "DJANGO_SETTINGS_MODULE": "scriptsmanager.settings",
-        **(extra_env or {}),
     }
+    database_url = app_database_url(data_dir)
+    if database_url:
+        env["DATABASE_URL"] = database_url
+        env["REDIS_KEY_PREFIX"] = database_url.rsplit("/", 1)[1]
+    env.update(extra_env or {})
+    return env
+
+
+@contextmanager
+def running_app(
+    data_dir: Path, *, extra_env: dict[str, str] | None = None, serve_args: tuple[str, ...] = ()
+) -> Iterator[str]:
+    """Migrate the data directory, add the personas (once), discover the scripts
+    and run `manage.py serve` on a free loopback port. Yields the base URL."""
+    port = free_port()
+    env = app_env(data_dir, port, extra_env)
     manage = [sys.executable, str(settings.BASE_DIR / "manage.py")]
     subprocess.run([*manage, "migrate", "--noinput"], env=env, check=True, capture_output=True)
     make_personas = (
@@ -165,9 +214,14 @@ def running_app(data_dir: Path, *, extra_env: dict[str, str] | None = None) -> I
     subprocess.run(
         [*manage, "shell", "-c", make_personas], env=env, check=True, capture_output=True
     )
+    # As bin/start does: the catalogue is complete before the first request.
+    subprocess.run([*manage, "discover"], env=env, check=True, capture_output=True)
     log = (data_dir / "serve.log").open("wb")
     process = subprocess.Popen(
-        [*manage, "serve", "--port", str(port)], env=env, stdout=log, stderr=subprocess.STDOUT
+        [*manage, "serve", "--port", str(port), *serve_args],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     url = AppUrl(f"http://127.0.0.1:{port}")
     url.process = process

@@ -2,13 +2,12 @@
 
 import os
 import signal
-import sqlite3
 import time
 from pathlib import Path
 
 import psutil
 
-from scriptsmanager.testing import ApiSession, running_app
+from scriptsmanager.testing import ApiSession, app_database_query, running_app
 
 COUNTER = '''"""
 @required_level: viewer
@@ -51,9 +50,7 @@ def test_a_killed_manager_readopts_a_running_script_and_loses_no_output(tmp_path
         time.sleep(1.0)
         kill_manager(app)
 
-    database = sqlite3.connect(data / "scriptsmanager.db")
-    runner_pid = database.execute("SELECT runner_pid FROM execution_scriptprocess").fetchone()[0]
-    database.close()
+    runner_pid = app_database_query(data, "SELECT runner_pid FROM execution_scriptprocess")[0][0]
     assert psutil.pid_exists(runner_pid), "the script died with the manager"
     time.sleep(0.5)
 
@@ -97,9 +94,7 @@ def test_a_script_that_died_while_the_manager_was_down_is_marked_lost_or_finishe
         ]
         time.sleep(0.5)
         kill_manager(app)
-    database = sqlite3.connect(data / "scriptsmanager.db")
-    runner_pid = database.execute("SELECT runner_pid FROM execution_scriptprocess").fetchone()[0]
-    database.close()
+    runner_pid = app_database_query(data, "SELECT runner_pid FROM execution_scriptprocess")[0][0]
     script = psutil.Process(runner_pid).children()[0]
     os.kill(runner_pid, signal.SIGKILL)  # the runner dies without writing its exit file
     with running_app(data, extra_env=env) as app:

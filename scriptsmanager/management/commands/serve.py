@@ -13,6 +13,7 @@ from scriptsmanager.schedules import schedules_ensure
 RESTART_LIMIT = 5
 RESTART_WINDOW = 60.0
 STOP_GRACE = 10.0
+COMPONENTS = ("web", "jobs", "watcher", "supervisor")
 
 
 class Command(BaseCommand):
@@ -26,59 +27,101 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--host", default=settings.LISTEN_HOST)
         parser.add_argument("--port", type=int, default=settings.LISTEN_PORT)
+        parser.add_argument(
+            "--workers",
+            type=int,
+            default=settings.WEB_WORKERS,
+            help="ASGI worker processes sharing the port (default: WEB_WORKERS).",
+        )
+        parser.add_argument(
+            "--only",
+            default=",".join(COMPONENTS),
+            help="Comma-separated components to run, of: " + ", ".join(COMPONENTS) + " (all).",
+        )
 
-    def handle(self, *args, host: str, port: int, **options):
-        self._port_check(host, port)
+    def handle(self, *args, host: str, port: int, workers: int, only: str, **options):
+        chosen = [name.strip() for name in only.split(",") if name.strip()]
+        unknown = sorted(set(chosen) - set(COMPONENTS))
+        if unknown or not chosen:
+            raise CommandError(
+                f"--only takes components among {', '.join(COMPONENTS)}; "
+                f"got {', '.join(unknown) or 'none'}."
+            )
+        if workers < 1:
+            raise CommandError("--workers must be at least 1.")
+        listener = self._listen(host, port) if "web" in chosen else None
         schedules_ensure()
         system_logs = settings.LOGS_DIR / "system"
         system_logs.mkdir(parents=True, exist_ok=True)
         manage = str(Path(settings.BASE_DIR) / "manage.py")
-        commands = {
-            "web": [
+        commands: dict[str, list[str]] = {}
+        self.pass_fds: tuple[int, ...] = ()
+        if listener is not None:
+            # Every worker accepts on the one socket bound here, so they share
+            # the port without SO_REUSEPORT and a restarted worker rejoins it.
+            self.pass_fds = (listener.fileno(),)
+            web = [
                 sys.executable,
                 "-m",
                 "daphne",
-                "-b",
-                host,
-                "-p",
-                str(port),
+                "--fd",
+                str(listener.fileno()),
                 "--access-log",
                 str(system_logs / "access.log"),
-                "scriptsmanager.asgi:application",
-            ],
-            "jobs": [sys.executable, manage, "qcluster"],
-            "watcher": [sys.executable, manage, "watch_scripts"],
-            "supervisor": [sys.executable, manage, "supervise"],
-        }
+            ]
+            if settings.PROXY_HEADERS:
+                web.append("--proxy-headers")
+            web.append("scriptsmanager.asgi:application")
+            for number in range(1, workers + 1):
+                commands["web" if workers == 1 else f"web-{number}"] = web
+        if "jobs" in chosen:
+            commands["jobs"] = [sys.executable, manage, "qcluster"]
+        if "watcher" in chosen:
+            commands["watcher"] = [sys.executable, manage, "watch_scripts"]
+        if "supervisor" in chosen:
+            commands["supervisor"] = [sys.executable, manage, "supervise"]
         self.children: dict[str, subprocess.Popen] = {}
         self.restarts: dict[str, list[float]] = {name: [] for name in commands}
         self.stopping = False
         signal.signal(signal.SIGTERM, self._on_signal)
         signal.signal(signal.SIGINT, self._on_signal)
         for name, argv in commands.items():
-            self.children[name] = subprocess.Popen(argv, cwd=settings.BASE_DIR)
-        self.stdout.write(
-            self.style.SUCCESS(f"SIDEL ScriptsManager is running at http://{host}:{port}/")
-            + "  (Ctrl-C to stop)"
-        )
+            self.children[name] = self._spawn(argv)
+        if listener is not None:
+            self.stdout.write(
+                self.style.SUCCESS(f"SIDEL ScriptsManager is running at http://{host}:{port}/")
+                + f"  ({workers} web worker{'s' if workers > 1 else ''}; Ctrl-C to stop)"
+            )
+        else:
+            self.stdout.write(self.style.SUCCESS(f"Running: {', '.join(commands)}"))
         try:
             self._supervise(commands)
         finally:
             self._stop_all()
+            if listener is not None:
+                listener.close()
 
-    def _port_check(self, host: str, port: int) -> None:
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-            # As daphne does: connections of a just-stopped server (TIME_WAIT)
-            # must not count as "in use", only a listening program.
-            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            try:
-                probe.bind((host, port))
-            except OSError as error:
-                raise CommandError(
-                    f"Cannot listen on {host}:{port} ({error.strerror}). Another program "
-                    f"(or another copy of ScriptsManager) is using it: stop it, or choose "
-                    f"another port with LISTEN_PORT=<port>."
-                ) from None
+    def _spawn(self, argv: list[str]) -> subprocess.Popen:
+        return subprocess.Popen(argv, cwd=settings.BASE_DIR, pass_fds=self.pass_fds)
+
+    def _listen(self, host: str, port: int) -> socket.socket:
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        listener = socket.socket(family, socket.SOCK_STREAM)
+        # As daphne does: connections of a just-stopped server (TIME_WAIT)
+        # must not count as "in use", only a listening program.
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            listener.bind((host, port))
+        except OSError as error:
+            listener.close()
+            raise CommandError(
+                f"Cannot listen on {host}:{port} ({error.strerror}). Another program "
+                f"(or another copy of ScriptsManager) is using it: stop it, or choose "
+                f"another port with LISTEN_PORT=<port>."
+            ) from None
+        listener.listen(1024)
+        listener.set_inheritable(True)
+        return listener
 
     def _on_signal(self, signum, frame):
         self.stopping = True
@@ -99,7 +142,7 @@ class Command(BaseCommand):
                     raise CommandError(f"{name} process failed repeatedly", returncode=1)
                 self.stderr.write(f"The {name} process exited with code {code}; restarting it.")
                 self.restarts[name] = [*recent, now]
-                self.children[name] = subprocess.Popen(commands[name], cwd=settings.BASE_DIR)
+                self.children[name] = self._spawn(commands[name])
 
     def _stop_all(self) -> None:
         for child in self.children.values():
