@@ -7,19 +7,24 @@ from datetime import datetime
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.http import HttpRequest
+from django.http import Http404, HttpRequest
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from ninja import Field, Router, Schema
 from ninja.errors import HttpError
 
+from accounts.models import AuditEvent
+from accounts.services import audit_record
 from catalog import selectors as catalog_selectors
+from catalog.models import ScriptGroup
 from projects import services
 from projects.data_files import project_backup_zip
 from projects.models import DEFAULT_PROJECT_NAME, UserProject
 
 router = Router(tags=["projects"])
 PROJECT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _.-]{0,99}$")
+DESCRIPTION_MAX_LENGTH = 2000
 
 
 class ProjectOut(Schema):
@@ -33,15 +38,17 @@ class ProjectOut(Schema):
     last_accessed: datetime | None
 
 
+# Lengths and the group are checked by the handlers, not the schema, so that
+# every refusal names its field in the user's language (pydantic's are English).
 class ProjectIn(Schema):
-    group_id: int
-    name: str = Field(max_length=100)
-    description: str = Field("", max_length=2000)
+    group_id: int | None = None
+    name: str = Field("", description="1 to 100 letters, digits, spaces, _ . -")
+    description: str = Field("", description=f"at most {DESCRIPTION_MAX_LENGTH} characters")
 
 
 class ProjectUpdate(Schema):
-    name: str | None = Field(None, max_length=100)
-    description: str | None = Field(None, max_length=2000)
+    name: str | None = None
+    description: str | None = None
 
 
 class DeleteIn(Schema):
@@ -83,7 +90,33 @@ def _name_check(name: str) -> str:
                 )
             }
         )
+    if name == DEFAULT_PROJECT_NAME:
+        # Reserved: the default project is found by this name, and it must stay undeletable.
+        message = _("“%(name)s” is kept for the default project.") % {"name": name}
+        raise ValidationError({"name": message})
     return name
+
+
+def _description_check(description: str) -> str:
+    if len(description) > DESCRIPTION_MAX_LENGTH:
+        raise ValidationError(
+            {
+                "description": _("A description has at most %(max)d characters.")
+                % {"max": DESCRIPTION_MAX_LENGTH}
+            }
+        )
+    return description
+
+
+def _group_for_create(request: HttpRequest, group_id: int | None) -> ScriptGroup:
+    if group_id is None:
+        raise ValidationError({"group_id": _("Choose a script group.")})
+    try:
+        return catalog_selectors.group_get_visible(user=request.user, group_id=group_id)
+    except Http404:
+        raise ValidationError(
+            {"group_id": _("There is no such script group, or you cannot see it.")}
+        ) from None
 
 
 @router.get("/projects", response=list[ProjectOut])
@@ -99,23 +132,37 @@ def projects(request: HttpRequest, group_id: int | None = None):
 
 @router.post("/projects", response=ProjectOut)
 def project_create(request: HttpRequest, payload: ProjectIn):
-    group = catalog_selectors.group_get_visible(user=request.user, group_id=payload.group_id)
+    """A new project in a group you can see; 409 at MAX_PROJECTS_PER_USER."""
+    group = _group_for_create(request, payload.group_id)
     name = _name_check(payload.name)
-    if UserProject.objects.filter(user=request.user).count() >= settings.MAX_PROJECTS_PER_USER:
+    description = _description_check(payload.description)
+    limit = settings.MAX_PROJECTS_PER_USER
+    if UserProject.objects.filter(user=request.user).count() >= limit:
         raise HttpError(
             409,
-            _("You already have %(max)d projects, the limit. Delete one first.")
-            % {"max": settings.MAX_PROJECTS_PER_USER},
+            ngettext(
+                "You have reached the limit of %(max)d project. Delete one to create another.",
+                "You have reached the limit of %(max)d projects. Delete one to create another.",
+                limit,
+            )
+            % {"max": limit},
         )
     try:
         with transaction.atomic():
             project = UserProject.objects.create(
-                user=request.user, group=group, name=name, description=payload.description
+                user=request.user, group=group, name=name, description=description
             )
     except IntegrityError:
-        message = _("You already have a project with this name here.")
+        message = _("You already have a project with this name in this group.")
         raise ValidationError({"name": message}) from None
     services.project_data_dir_ensure(project)
+    audit_record(
+        action=AuditEvent.Action.PROJECT_CREATED,
+        actor=request.user,
+        request=request,
+        target=project,
+        details={"group": group.directory_name},
+    )
     return _out(project, request)
 
 
@@ -128,7 +175,8 @@ def project_update(request: HttpRequest, project_id: int, payload: ProjectUpdate
             raise ValidationError({"name": _("The default project cannot be renamed.")})
         name = _name_check(payload.name)
         if UserProject.objects.filter(user=request.user, group=project.group, name=name).exists():
-            raise ValidationError({"name": _("You already have a project with this name here.")})
+            message = _("You already have a project with this name in this group.")
+            raise ValidationError({"name": message})
         old_dir = services.project_data_dir(project)
         project.name = name
         new_dir = services.project_data_dir(project)
@@ -137,7 +185,7 @@ def project_update(request: HttpRequest, project_id: int, payload: ProjectUpdate
                 raise ValidationError({"name": _("A data folder with this name already exists.")})
             old_dir.rename(new_dir)
     if payload.description is not None:
-        project.description = payload.description
+        project.description = _description_check(payload.description)
     project.save()
     return _out(project, request)
 
@@ -151,9 +199,20 @@ def project_delete(request: HttpRequest, project_id: int, payload: DeleteIn):
         raise ValidationError({"confirm": message})
     if project.is_default or project.name == DEFAULT_PROJECT_NAME:
         raise ValidationError({"project": _("The default project cannot be deleted.")})
-    backup = project_backup_zip(project) if services.project_data_dir(project).exists() else None
     data_dir = services.project_data_dir(project)
+    # The backup comes first: when it fails, nothing has been removed yet.
+    backup = project_backup_zip(project) if data_dir.exists() else None
     group_id = project.group_id
+    audit_record(
+        action=AuditEvent.Action.PROJECT_DELETED,
+        actor=request.user,
+        request=request,
+        target=project,
+        details={
+            "group": project.group.directory_name,
+            "backup": backup.name if backup else "",
+        },
+    )
     project.delete()
     if data_dir.exists():
         shutil.rmtree(data_dir)

@@ -167,6 +167,12 @@ def data_files_list(project: UserProject) -> list[dict[str, Any]]:
     return sorted(found, key=lambda entry: entry["name"])
 
 
+def project_data_usage(project: UserProject) -> tuple[int, int]:
+    """(number of files, total bytes) of the files `data_files_list` lists."""
+    files = data_files_list(project)
+    return len(files), sum(entry["size"] for entry in files)
+
+
 def data_file_open(project: UserProject, filename: str) -> tuple[BinaryIO, os.stat_result]:
     """An open binary file (the caller closes it) and its stat.
 

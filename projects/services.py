@@ -2,6 +2,7 @@
 
 import os
 import re
+from collections.abc import Iterable
 from pathlib import Path
 
 from django.conf import settings
@@ -52,6 +53,24 @@ def project_ensure_default(*, user, group: ScriptGroup) -> UserProject:
     except IntegrityError:  # another request created it first
         project = UserProject.objects.get(user=user, group=group, name=DEFAULT_PROJECT_NAME)
     return project
+
+
+def project_ensure_defaults(
+    *, user, groups: Iterable[ScriptGroup], existing: Iterable[UserProject]
+) -> bool:
+    """Create the default project in each of `groups` that `existing` (the
+    user's projects) lacks, in one query. True when any was created."""
+    have = {p.group_id for p in existing if p.name == DEFAULT_PROJECT_NAME}
+    missing = [
+        UserProject(user=user, group=group, name=DEFAULT_PROJECT_NAME, is_default=True)
+        for group in groups
+        if group.pk not in have
+    ]
+    if not missing:
+        return False
+    # ignore_conflicts: another request may create one of them at the same time.
+    UserProject.objects.bulk_create(missing, ignore_conflicts=True)
+    return True
 
 
 SESSION_KEY = "active_projects"

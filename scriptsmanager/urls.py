@@ -12,6 +12,7 @@ urlpatterns = [
     path("", include("catalog.urls")),
     path("", include("execution.urls")),
     path("", include("logs.urls")),
+    path("", include("projects.urls")),
     path("health", views.health, name="health"),
     path("branding/logo", views.branding_logo, name="branding_logo"),
     path(

@@ -133,3 +133,92 @@ def test_the_dashboard_shows_each_groups_active_project(group, client_for):
     client.post(f"/api/projects/{created['id']}/set-active")
     page = client.get("/").content.decode()
     assert "Night shift</span>" in page
+
+
+def test_creating_and_deleting_are_audited_with_the_backup(group, client_for, settings, tmp_path):
+    from accounts.models import AuditEvent
+
+    settings.BASE_DATA_PATH = tmp_path
+    client = client_for("op_otto")
+    created = post(client, "/api/projects", {"group_id": group.pk, "name": "Audited"}).json()
+    deleted = client.delete(
+        f"/api/projects/{created['id']}",
+        json.dumps({"confirm": True}),
+        content_type="application/json",
+    ).json()
+    events = {e.action: e for e in AuditEvent.objects.filter(actor_username="op_otto")}
+    made = events[AuditEvent.Action.PROJECT_CREATED]
+    gone = events[AuditEvent.Action.PROJECT_DELETED]
+    assert (made.target_type, made.target_id, made.target_repr) == (
+        "userproject",
+        str(created["id"]),
+        "Audited",
+    )
+    assert gone.target_id == str(created["id"])
+    assert gone.details == {"group": "lab", "backup": deleted["backup"]}
+
+
+THE_GROUP = "the group"
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"name": "No group"}, "group_id"),
+        ({"group_id": 999999, "name": "Unknown group"}, "group_id"),
+        ({"group_id": THE_GROUP, "name": "project_default"}, "name"),
+        ({"group_id": THE_GROUP, "name": "semi;colon"}, "name"),
+        ({"group_id": THE_GROUP, "name": "Long", "description": "x" * 2001}, "description"),
+    ],
+)
+def test_bad_input_names_its_field_and_changes_nothing(group, client_for, body, field):
+    if body.get("group_id") == THE_GROUP:
+        body = {**body, "group_id": group.pk}
+    client = client_for("op_otto")
+    client.get(f"/api/projects?group_id={group.pk}")  # the default project
+    before = list(UserProject.objects.values_list("pk", "name"))
+    refused = post(client, "/api/projects", body)
+    assert refused.status_code == 400, refused.content
+    errors = refused.json()["errors"]
+    assert [e["field"] for e in errors] == [field]
+    # Our own (translated) message, never pydantic's English one.
+    assert errors[0]["message"] and "Field required" not in errors[0]["message"]
+    assert list(UserProject.objects.values_list("pk", "name")) == before
+
+
+def test_an_invisible_group_is_refused_like_an_unknown_one(client_for, db):
+    hidden = ScriptGroup.objects.create(directory_name="ops", name="Ops", required_level="admin")
+    refused = post(client_for("op_otto"), "/api/projects", {"group_id": hidden.pk, "name": "x"})
+    assert refused.status_code == 400
+    assert refused.json()["errors"][0]["field"] == "group_id"
+    assert not UserProject.objects.exists()
+
+
+def test_the_limit_message_names_the_limit_and_nothing_is_created(group, client_for, settings):
+    settings.MAX_PROJECTS_PER_USER = 2
+    client = client_for("op_otto")
+    assert post(client, "/api/projects", {"group_id": group.pk, "name": "One"}).status_code == 200
+    assert post(client, "/api/projects", {"group_id": group.pk, "name": "Two"}).status_code == 200
+    refused = post(client, "/api/projects", {"group_id": group.pk, "name": "Three"})
+    assert refused.status_code == 409
+    assert refused.json()["detail"] == (
+        "You have reached the limit of 2 projects. Delete one to create another."
+    )
+    assert not UserProject.objects.filter(name="Three").exists()
+
+
+def test_renaming_checks_the_name_and_the_description(group, client_for):
+    client = client_for("op_otto")
+    first = post(client, "/api/projects", {"group_id": group.pk, "name": "First"}).json()
+    post(client, "/api/projects", {"group_id": group.pk, "name": "Second"})
+    for body, field in [
+        ({"name": "Second"}, "name"),
+        ({"name": "project_default"}, "name"),
+        ({"name": "a/b"}, "name"),
+        ({"description": "x" * 2001}, "description"),
+    ]:
+        refused = client.put(
+            f"/api/projects/{first['id']}", json.dumps(body), content_type="application/json"
+        )
+        assert refused.status_code == 400 and refused.json()["errors"][0]["field"] == field
+    assert UserProject.objects.get(pk=first["id"]).name == "First"
