@@ -73,6 +73,7 @@ INSTALLED_APPS = [
     "execution",
     "logs",
     "projects",
+    "backups",
 ]
 
 MIDDLEWARE = [
