@@ -210,15 +210,20 @@ def _status_record(run: dict[str, Any]) -> None:
     if run["status"] == "success":
         status["last_success"] = run
     folder = _root() / LOGS_FOLDER
+    temp = None
     try:
         folder.mkdir(parents=True, exist_ok=True)
         with tempfile.NamedTemporaryFile(
             "w", dir=folder, prefix=".status-", suffix=".tmp", delete=False, encoding="utf-8"
         ) as handle:
+            temp = handle.name
             json.dump(status, handle, indent=2)
-        os.replace(handle.name, folder / STATUS_FILE)
+        os.replace(temp, folder / STATUS_FILE)
     except OSError as error:
         logger.error("Cannot write the backup status in %s: %s", folder, error)
+        if temp is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(temp)
 
 
 def _os_error_text(error: OSError) -> str:

@@ -27,15 +27,18 @@ class Command(BaseCommand):
         try:
             if target is None and interactive:
                 archive = backup_archive_find(date)
-                answer = input(
-                    _(
-                        "Replace the data folder and the database with %(archive)s? The "
-                        "current state is backed up first. Type 'yes' to continue: "
-                    )
-                    % {"archive": archive.name}
-                )
+                question = _(
+                    "Replace the data folder and the database with %(archive)s? The "
+                    "current state is backed up first. Type 'yes' to continue: "
+                ) % {"archive": archive.name}
+                try:
+                    answer = input(question)
+                except EOFError:
+                    answer = ""
                 if answer.strip().lower() != "yes":
-                    raise CommandError(_("Restore cancelled."))
+                    raise CommandError(
+                        _("Restore cancelled (use --no-input to restore without the question).")
+                    )
             result = backup_restore(
                 date=date, target=target, progress=lambda line: self.stdout.write(line)
             )
