@@ -196,27 +196,21 @@ def app_env(data_dir: Path, port: int, extra_env: dict[str, str] | None = None) 
 
 @contextmanager
 def running_app(
-    data_dir: Path, *, extra_env: dict[str, str] | None = None, serve_args: tuple[str, ...] = ()
+    data_dir: Path,
+    *,
+    extra_env: dict[str, str] | None = None,
+    serve_args: tuple[str, ...] = (),
+    prepare: bool = True,
 ) -> Iterator[str]:
     """Migrate the data directory, add the personas (once), discover the scripts
-    and run `manage.py serve` on a free loopback port. Yields the base URL."""
+    and run `manage.py serve` on a free loopback port. Yields the base URL.
+    `prepare=False` skips the first three, for another worker of a running app."""
     port = free_port()
     env = app_env(data_dir, port, extra_env)
     manage = [sys.executable, str(settings.BASE_DIR / "manage.py")]
-    subprocess.run([*manage, "migrate", "--noinput"], env=env, check=True, capture_output=True)
-    make_personas = (
-        "from accounts.models import User\n"
-        f"for name, level in {PERSONAS!r}.items():\n"
-        "    if not User.objects.filter(username=name).exists():\n"
-        "        User.objects.create_user(username=name, email=name + '@example.com',\n"
-        f"            password={PERSONA_PASSWORD!r}, user_level=level)\n"
-    )
-    subprocess.run(
-        [*manage, "shell", "-c", make_personas], env=env, check=True, capture_output=True
-    )
-    # As bin/start does: the catalogue is complete before the first request.
-    subprocess.run([*manage, "discover"], env=env, check=True, capture_output=True)
-    log = (data_dir / "serve.log").open("wb")
+    if prepare:
+        _app_prepare(manage, env)
+    log = (data_dir / f"serve-{port}.log").open("wb")
     process = subprocess.Popen(
         [*manage, "serve", "--port", str(port), *serve_args],
         env=env,
@@ -236,3 +230,19 @@ def running_app(
             process.kill()
             process.wait()
         log.close()
+
+
+def _app_prepare(manage: list[str], env: dict[str, str]) -> None:
+    subprocess.run([*manage, "migrate", "--noinput"], env=env, check=True, capture_output=True)
+    make_personas = (
+        "from accounts.models import User\n"
+        f"for name, level in {PERSONAS!r}.items():\n"
+        "    if not User.objects.filter(username=name).exists():\n"
+        "        User.objects.create_user(username=name, email=name + '@example.com',\n"
+        f"            password={PERSONA_PASSWORD!r}, user_level=level)\n"
+    )
+    subprocess.run(
+        [*manage, "shell", "-c", make_personas], env=env, check=True, capture_output=True
+    )
+    # As bin/start does: the catalogue is complete before the first request.
+    subprocess.run([*manage, "discover"], env=env, check=True, capture_output=True)
