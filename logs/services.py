@@ -111,7 +111,8 @@ def retention_cutoffs(now=None) -> dict[str, object]:
 
 def logs_cleanup(*, user=None, now=None) -> int:
     """Delete finished executions older than their owner's retention (by level;
-    logs of deleted users follow the viewer's). Only `user`'s when given.
+    logs of deleted users keep the longest, the admin's, so their history stays
+    readable). Only `user`'s when given.
     Returns how many were deleted."""
     cutoffs = retention_cutoffs(now)
     finished = ExecutionLog.objects.filter(status__in=ExecutionLog.FINAL).select_related("user")
@@ -120,7 +121,7 @@ def logs_cleanup(*, user=None, now=None) -> int:
     deleted = 0
     for level, cutoff in cutoffs.items():
         owners = Q(user__user_level=level)
-        if level == "viewer":
+        if level == "admin":
             owners |= Q(user__isnull=True)
         expired = finished.filter(owners, start_time__lt=cutoff)
         for execution in expired.iterator():

@@ -195,6 +195,16 @@ def test_retention_follows_the_owners_level(personas, persona, kept_days, droppe
     assert not log_file_path(dropped).exists()
 
 
+def test_a_deleted_users_history_keeps_the_longest_retention(personas):
+    viewer = personas["vic_viewer"]
+    kept = make_log(viewer, days_ago=300)
+    dropped = make_log(viewer, days_ago=366)
+    viewer.delete()
+    assert logs_cleanup() == 1
+    assert list(ExecutionLog.objects.values_list("pk", flat=True)) == [kept.pk]
+    assert not log_file_path(dropped).exists()
+
+
 def test_cleanup_and_stats_endpoints(personas, client_for):
     otto = personas["op_otto"]
     make_log(otto, days_ago=40)
