@@ -237,6 +237,13 @@ def process_table() -> dict[int, tuple[int, int, bytes]] | None:
     return table
 
 
+def _process_group(pid: int) -> int | None:
+    try:
+        return os.getpgid(pid)
+    except OSError:
+        return None
+
+
 def descendants(root: int) -> tuple[set[int], set[int]] | None:
     """(living descendants of `root`, their process groups), or None without /proc.
 
@@ -330,18 +337,25 @@ class Runner:
                 self.script.returncode = os.waitstatus_to_exitcode(status)
 
     def tree_signal(self, signum: int, already: set[int] | None = None) -> None:
-        """Send `signum` to the script's process group and every descendant;
-        with `already`, only to descendants not in it (which it then includes)."""
+        """Send `signum` to the script's process group and every descendant,
+        once each; with `already` (a rescan when not empty), only to
+        descendants not in it (which it then includes)."""
         tree = descendants(self.pid)
         pids, groups = tree if tree is not None else (set(), set())
-        # Once the script is reaped its PID (the group's id) may be reused by an
-        # unrelated new group: signal the group only while it provably exists,
-        # or without /proc, where it is the only way to reach the script's children.
-        if self.script_status is None or self.script_pid in groups or tree is None:
-            self._kill(os.killpg, self.script_pid, signum)
+        rescan = bool(already)
         if already is not None:
             pids -= already
             already |= pids
+        # Once the script is reaped its PID (the group's id) may be reused by an
+        # unrelated new group: signal the group only while it provably exists,
+        # or without /proc, where it is the only way to reach the script's children.
+        # A rescan leaves the group alone when it can: a second SIGTERM would cut
+        # short the graceful shutdown the first one started.
+        if tree is None or (
+            not rescan and (self.script_status is None or self.script_pid in groups)
+        ):
+            self._kill(os.killpg, self.script_pid, signum)
+            pids = {pid for pid in pids if _process_group(pid) != self.script_pid}
         for pid in pids:
             self._kill(os.kill, pid, signum)
 
