@@ -2,7 +2,8 @@
 
 Prints p50/p95 of the paginated list (first and a deep page, sorted two ways)
 and of full-text searches, through the real API views (Django test client on
-a file SQLite database), and the queries per list page.
+a file SQLite database, or PostgreSQL when DATABASE_URL is set: run it under
+`python -m scriptsmanager.localservices --`), and the queries per list page.
 Aim: p95 under 200 ms.
 """
 
@@ -68,11 +69,18 @@ def seed() -> None:
     ExecutionLog.objects.bulk_create(batch)
     # Spread the runs over 90 days, as a real history would be.
     with connection.cursor() as cursor:
-        cursor.execute(
-            "UPDATE logs_executionlog "
-            "SET start_time = datetime(%s, '-' || (id * 77 % 7776000) || ' seconds')",
-            [now.strftime("%Y-%m-%d %H:%M:%S")],
-        )
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                "UPDATE logs_executionlog "
+                "SET start_time = %s::timestamptz - (id * 77 %% 7776000) * interval '1 second'",
+                [now],
+            )
+        else:
+            cursor.execute(
+                "UPDATE logs_executionlog "
+                "SET start_time = datetime(%s, '-' || (id * 77 % 7776000) || ' seconds')",
+                [now.strftime("%Y-%m-%d %H:%M:%S")],
+            )
         cursor.execute("ANALYZE")
     return user
 
@@ -95,6 +103,7 @@ def main() -> None:
 
     start = time.perf_counter()
     user = seed()
+    print(f"database: {connection.vendor}")
     print(f"seeded {ROWS} executions in {time.perf_counter() - start:.1f} s")
     client = Client(HTTP_HOST="127.0.0.1")
     client.force_login(user)

@@ -352,7 +352,9 @@ def execution_stop(
 
 
 def _tail(path: Path, limit: int) -> tuple[str, bool]:
-    """The file's text, or its last `limit` bytes when longer (True: truncated)."""
+    """The file's text, or its last `limit` bytes when longer (True: truncated).
+    NUL characters become U+FFFD: PostgreSQL text cannot hold them (the log
+    files keep the raw bytes)."""
     try:
         size = path.stat().st_size
         with path.open("rb") as handle:
@@ -361,7 +363,7 @@ def _tail(path: Path, limit: int) -> tuple[str, bool]:
             data = handle.read()
     except OSError:
         return "", False
-    return data.decode("utf-8", errors="replace"), size > limit
+    return data.decode("utf-8", errors="replace").replace("\x00", "\ufffd"), size > limit
 
 
 def execution_finalize(*, process: ScriptProcess) -> ExecutionLog | None:

@@ -123,7 +123,15 @@ def _log_path(relative: str) -> Path | None:
     return Path(settings.LOGS_DIR) / relative if relative else None
 
 
-class ExecutionLogConsumer(AsyncJsonWebsocketConsumer):
+class FileTailingConsumer(AsyncJsonWebsocketConsumer):
+    """A consumer fed by files and the database only. It joins no channel
+    layer: with Redis, an outage of the layer would otherwise close every
+    viewer's socket although nothing it shows comes through Redis."""
+
+    channel_layer_alias = "none: these consumers use no channel layer"
+
+
+class ExecutionLogConsumer(FileTailingConsumer):
     """One viewer of one run's output: tails its two files from the offsets
     the client asked for until the run has ended, then sends `end`."""
 
@@ -278,7 +286,7 @@ def _user_changes(
     return changes, current
 
 
-class UserLogsConsumer(AsyncJsonWebsocketConsumer):
+class UserLogsConsumer(FileTailingConsumer):
     """The user's own executions (admins too see only theirs here): a snapshot
     of the running ones, then their status changes."""
 

@@ -123,7 +123,7 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _wait_for_health(url: str, process: subprocess.Popen, timeout: float = 30.0) -> None:
+def _wait_for_health(url: str, process: subprocess.Popen, timeout: float = 90.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:

@@ -137,6 +137,22 @@ def test_a_script_without_interface_runs_to_completion(make_script, client_for):
     assert "--port" in argv  # always passed, even without an interface
 
 
+def test_nul_characters_in_output_are_recorded_on_every_database(make_script, client_for):
+    script = make_script(
+        "nul.py", "import sys\nsys.stdout.write('a\\x00b\\n')\n", interface="false"
+    )
+    log = wait_final(execute(client_for("op_otto"), script).json()["execution_id"])
+    assert log.status == "completed"
+    assert log.output == "a\ufffdb\n"
+    assert b"a\x00b" in _stdout_bytes(log)
+
+
+def _stdout_bytes(log: ExecutionLog) -> bytes:
+    from django.conf import settings
+
+    return (Path(settings.LOGS_DIR) / log.stdout_path).read_bytes()
+
+
 def test_the_timeout_from_metadata_is_enforced(make_script, client_for):
     script = make_script(
         "slow.py", "import time\ntime.sleep(60)\n", interface="false", execution_timeout=1

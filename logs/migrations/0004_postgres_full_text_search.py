@@ -1,5 +1,5 @@
-"""Full-text index over execution logs on PostgreSQL (a GIN index on a tsvector
-expression); nothing on SQLite, whose FTS5 table 0002 made."""
+"""Full-text index over execution logs on PostgreSQL (a stored tsvector column
+with a GIN index, see logs.fts); nothing on SQLite, whose FTS5 table 0002 made."""
 
 from django.db import migrations
 
