@@ -14,7 +14,7 @@ from django.utils.translation import ngettext
 from ninja import Field, Router, Schema
 from ninja.errors import HttpError
 
-from accounts.models import AuditEvent
+from accounts.models import AuditEvent, User
 from accounts.services import audit_record
 from catalog import selectors as catalog_selectors
 from catalog.models import ScriptGroup
@@ -137,18 +137,23 @@ def project_create(request: HttpRequest, payload: ProjectIn):
     name = _name_check(payload.name)
     description = _description_check(payload.description)
     limit = settings.MAX_PROJECTS_PER_USER
-    if UserProject.objects.filter(user=request.user).count() >= limit:
-        raise HttpError(
-            409,
-            ngettext(
-                "You have reached the limit of %(max)d project. Delete one to create another.",
-                "You have reached the limit of %(max)d projects. Delete one to create another.",
-                limit,
-            )
-            % {"max": limit},
-        )
     try:
         with transaction.atomic():
+            # The user's row is the lock: two creations at once cannot both
+            # pass the count and end one over the limit.
+            User.objects.select_for_update().filter(pk=request.user.pk).first()
+            if UserProject.objects.filter(user=request.user).count() >= limit:
+                raise HttpError(
+                    409,
+                    ngettext(
+                        "You have reached the limit of %(max)d project. "
+                        "Delete one to create another.",
+                        "You have reached the limit of %(max)d projects. "
+                        "Delete one to create another.",
+                        limit,
+                    )
+                    % {"max": limit},
+                )
             project = UserProject.objects.create(
                 user=request.user, group=group, name=name, description=description
             )

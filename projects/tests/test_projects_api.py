@@ -222,3 +222,38 @@ def test_renaming_checks_the_name_and_the_description(group, client_for):
         )
         assert refused.status_code == 400 and refused.json()["errors"][0]["field"] == field
     assert UserProject.objects.get(pk=first["id"]).name == "First"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_creations_at_once_never_pass_the_limit(tree, settings, personas):
+    import threading
+
+    from django.db import connection
+    from django.test import Client
+
+    tree.group("lab", {"name": "Lab"})
+    group = ScriptGroup.objects.create(directory_name="lab", name="Lab")
+    settings.MAX_PROJECTS_PER_USER = 3
+    start = threading.Barrier(8)
+    statuses = []
+
+    def create(number: int) -> None:
+        client = Client()
+        client.force_login(personas["op_otto"])
+        start.wait()
+        try:
+            statuses.append(
+                post(
+                    client, "/api/projects", {"group_id": group.pk, "name": f"P{number}"}
+                ).status_code
+            )
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=create, args=(n,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert sorted(statuses) == [200] * 3 + [409] * 5
+    assert UserProject.objects.filter(user=personas["op_otto"]).count() == 3
