@@ -1,5 +1,6 @@
 """Test helpers shared by every app: fast bcrypt, personas, a running app."""
 
+import asyncio
 import hashlib
 import http.cookiejar
 import json
@@ -9,12 +10,14 @@ import sqlite3
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Coroutine, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.hashers import BCryptSHA256PasswordHasher
@@ -115,6 +118,25 @@ class ApiSession:
 
     def login(self, username: str, password: str = PERSONA_PASSWORD) -> tuple[int, object]:
         return self.request("POST", "/api/auth/login", {"username": username, "password": password})
+
+
+def run_async[T](coroutine: Coroutine[Any, Any, T]) -> T:
+    """asyncio.run in a thread of its own: the session's Playwright browser keeps
+    an event loop running in the main thread once a browser test has run."""
+    outcome: dict[str, Any] = {}
+
+    def target() -> None:
+        try:
+            outcome["value"] = asyncio.run(coroutine)
+        except BaseException as error:  # noqa: BLE001 - re-raised in the caller
+            outcome["error"] = error
+
+    thread = threading.Thread(target=target)
+    thread.start()
+    thread.join()
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["value"]
 
 
 def free_port() -> int:

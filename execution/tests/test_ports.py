@@ -1,3 +1,4 @@
+import random
 import socket
 import threading
 
@@ -12,10 +13,13 @@ from scriptsmanager.testing import free_port
 
 @pytest.fixture
 def small_range(settings):
-    start = free_port()
-    # A run of ports above a free one; each is checked with a bind test anyway.
-    settings.PORT_RANGE_START, settings.PORT_RANGE_END = start, start + 3
-    return start
+    # Four free ports in a row, below the kernel's ephemeral range so client
+    # connections made meanwhile (by other tests or programs) do not take them.
+    for start in random.Random().sample(range(20000, 30000, 4), 200):  # noqa: S311
+        if all(port_is_free(port) for port in range(start, start + 4)):
+            settings.PORT_RANGE_START, settings.PORT_RANGE_END = start, start + 3
+            return start
+    raise AssertionError("no four free ports in a row between 20000 and 30000")
 
 
 def execution(db):

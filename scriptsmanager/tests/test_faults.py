@@ -26,7 +26,7 @@ import websockets
 from django.conf import settings
 
 from scriptsmanager.localservices import PostgresServer, RedisServer
-from scriptsmanager.testing import ApiSession, app_env, running_app
+from scriptsmanager.testing import ApiSession, app_env, run_async, running_app
 
 TICKS = 400  # one every 20 ms: about 8 s of output
 TICKER = f'''"""
@@ -272,7 +272,7 @@ def test_streams_survive_a_redis_restart(tmp_path):
             )
             assert status == 200, started
 
-            followers = asyncio.run(
+            followers = run_async(
                 _follow_through_redis_restart(app, _cookie(session), started["execution_id"], redis)
             )
 
@@ -286,7 +286,7 @@ def test_streams_survive_a_redis_restart(tmp_path):
             # After the restart: a launch, its live log, and a django-q2 job all work.
             status, quick = session.request("POST", f"/api/scripts/{ids['quick.py']}/execute", {})
             assert status == 200, quick
-            again = asyncio.run(_follow_once(app, _cookie(session), quick["execution_id"]))
+            again = run_async(_follow_once(app, _cookie(session), quick["execution_id"]))
             assert again.stdout == "quick done\n" and again.end["status"] == "completed"
             assert _wait_final(session, ids["quick.py"], quick["execution_id"])["status"] == (
                 "completed"
@@ -328,7 +328,7 @@ def test_requests_succeed_after_a_postgres_restart(tmp_path):
             done = _wait_final(session, ids["quick.py"], started["execution_id"])
             assert done["status"] == "completed" and done["exit_code"] == 0, done
             assert done["output_tail"] == "quick done\n"
-            follower = asyncio.run(_follow_once(app, _cookie(session), started["execution_id"]))
+            follower = run_async(_follow_once(app, _cookie(session), started["execution_id"]))
             assert follower.stdout == "quick done\n" and follower.end["status"] == "completed"
         assert_nothing_lost(postgres.url, data, executions=1)
 

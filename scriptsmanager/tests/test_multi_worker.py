@@ -13,7 +13,7 @@ from pathlib import Path
 import psutil
 import websockets
 
-from scriptsmanager.testing import ApiSession, app_database_query, running_app
+from scriptsmanager.testing import ApiSession, app_database_query, run_async, running_app
 
 TICKER = '''"""
 @required_level: viewer
@@ -119,7 +119,7 @@ def test_two_workers_share_streams_stops_and_ports(tmp_path):
         # Started through the first worker, streamed from the second, whole and in order.
         status, started = on_first.request("POST", f"/api/scripts/{ids['ticker.py']}/execute", {})
         assert status == 200, started
-        text, end = asyncio.run(_stream(second, _cookie(on_second), started["execution_id"]))
+        text, end = run_async(_stream(second, _cookie(on_second), started["execution_id"]))
         assert end["status"] == "completed"
         assert text.splitlines() == [f"tick {i}" for i in range(600)]
 
