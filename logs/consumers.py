@@ -32,6 +32,7 @@ from pathlib import Path
 from urllib.parse import parse_qs
 from uuid import UUID
 
+from autobahn.exception import Disconnected
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
@@ -47,7 +48,12 @@ CLOSE_BAD_REQUEST = 4400
 CLOSE_LOGIN_REQUIRED = 4401
 CLOSE_NOT_FOUND = 4404
 CLOSE_NORMAL = 1000
-CLOSE_SERVER_ERROR = 1011
+# 1011 would be the standard code, but daphne only sends 1000 or 3000-4999.
+# Clients reconnect after this one (it is not a refusal).
+CLOSE_SERVER_ERROR = 4500
+# What sending to a viewer that just left raises: daphne's (autobahn's) error,
+# or an OSError under servers that follow the ASGI spec's advice.
+CLIENT_GONE = (Disconnected, OSError)
 
 STREAMS = ("stdout", "stderr")
 # How often a viewer looks for new output, and the most one message carries:
@@ -209,6 +215,8 @@ class ExecutionLogConsumer(FileTailingConsumer):
                     return
                 tick += 1
                 await asyncio.sleep(TICK_SECONDS)
+        except CLIENT_GONE:
+            return  # the viewer left while we were sending: nothing to report
         except Exception:
             logger.exception("Streaming the log of execution %s failed", self.execution_pk)
             await self.close(code=CLOSE_SERVER_ERROR)
@@ -326,6 +334,8 @@ class UserLogsConsumer(FileTailingConsumer):
                 self.since = started - USER_POLL_OVERLAP
                 for change in changes:
                     await self.send_json(change)
+        except CLIENT_GONE:
+            return
         except Exception:
             logger.exception("Streaming the executions of user %s failed", user.pk)
             await self.close(code=CLOSE_SERVER_ERROR)

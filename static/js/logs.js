@@ -567,7 +567,8 @@
           }
         });
         socket.addEventListener("close", function (event) {
-          if (event.code >= 4000) { return; }
+          // 44xx: refused (signed out, bad request); anything else: try again.
+          if (event.code >= 4400 && event.code < 4500) { return; }
           attempts += 1;
           setTimeout(connect, Math.min(30000, 1000 * 2 ** Math.min(attempts, 5)));
         });
