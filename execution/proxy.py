@@ -25,6 +25,7 @@ from urllib.parse import quote, urlencode, urlsplit, urlunsplit
 from weakref import WeakKeyDictionary
 
 import httpx
+from asgiref.sync import ThreadSensitiveContext
 from channels.auth import AuthMiddlewareStack
 from django.conf import settings
 from django.shortcuts import resolve_url
@@ -383,7 +384,11 @@ class ProxyRouter:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] in ("http", "websocket") and self.proxy.handles(scope["path"]):
-            await self._authenticated_proxy(scope, receive, send)
+            # Its own thread for the session, user and token look-ups, as Django
+            # gives each request: outside a context they would all queue on the
+            # process's one shared thread, behind every WebSocket's look-ups.
+            async with ThreadSensitiveContext():
+                await self._authenticated_proxy(scope, receive, send)
         else:
             await self.django_app(scope, receive, send)
 

@@ -32,6 +32,7 @@ from pathlib import Path
 from urllib.parse import parse_qs
 from uuid import UUID
 
+from asgiref.sync import ThreadSensitiveContext
 from autobahn.exception import Disconnected
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
@@ -135,6 +136,13 @@ class FileTailingConsumer(AsyncJsonWebsocketConsumer):
     viewer's socket although nothing it shows comes through Redis."""
 
     channel_layer_alias = "none: these consumers use no channel layer"
+
+    async def __call__(self, scope, receive, send) -> None:
+        # A thread of its own for this connection's database reads (as Django
+        # gives each request): outside a context, every viewer's polling and
+        # the interface proxy's look-ups queue on the process's one thread.
+        async with ThreadSensitiveContext():
+            await super().__call__(scope, receive, send)
 
 
 class ExecutionLogConsumer(FileTailingConsumer):
