@@ -33,7 +33,7 @@ from accounts.models import AuditEvent, Theme, User
 from accounts.services import audit_record, user_changes_audit, user_snapshot
 from execution.models import ScriptProcess
 from execution.services import LIVE, execution_finalize, execution_stop, runner_alive
-from projects.data_files import TEMP_PREFIX, DataPathError, _folder_fd, _open_regular, _zip_time
+from projects.data_files import TEMP_PREFIX, zip_add_file
 from projects.models import UserProject
 from projects.services import path_segment, project_data_dir, project_data_dir_ensure
 
@@ -384,22 +384,6 @@ class BackupFailed(Exception):
     """The backup could not be written; nothing was removed."""
 
 
-def _zip_add_as(archive: zipfile.ZipFile, base: Path, name: str, arcname: str) -> None:
-    parts = name.split("/")
-    try:
-        with _folder_fd(base, parts[:-1], name) as dir_fd:
-            fd, info = _open_regular(dir_fd, parts[-1], name)
-    except (OSError, DataPathError):  # a symlink, a FIFO, or gone since the walk
-        return
-    with os.fdopen(fd, "rb") as source:
-        entry = zipfile.ZipInfo(arcname, date_time=_zip_time(info.st_mtime))
-        entry.compress_type = zipfile.ZIP_DEFLATED
-        entry.external_attr = (stat.S_IFREG | 0o644) << 16
-        with archive.open(entry, "w", force_zip64=True) as target:
-            while chunk := source.read(1 << 20):
-                target.write(chunk)
-
-
 def _regular_files(base: Path) -> list[str]:
     found = []
     for folder, _dirs, files in os.walk(base, followlinks=False):
@@ -438,7 +422,7 @@ def user_backup_zip(*, user: User, projects: list[UserProject], reason: str) -> 
                         continue
                     prefix = f"{path_segment(project.group.directory_name)}/{path.name}"
                     for name in _regular_files(path):
-                        _zip_add_as(archive, path, name, f"{prefix}/{name}")
+                        zip_add_file(archive, path, name, f"{prefix}/{name}")
             handle.flush()
             os.fsync(handle.fileno())
         for attempt in range(1, 1000):

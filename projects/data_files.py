@@ -295,7 +295,7 @@ def project_backup_zip(project: UserProject) -> Path:
         with handle:
             with zipfile.ZipFile(handle, "w", zipfile.ZIP_DEFLATED) as archive:
                 for name in _regular_files(base):
-                    _zip_add(archive, base, name)
+                    zip_add_file(archive, base, name)
             handle.flush()
             os.fsync(handle.fileno())
         for attempt in range(1, 1000):
@@ -319,7 +319,12 @@ def _regular_files(base: Path) -> Iterator[str]:
                 yield (Path(folder) / name).relative_to(base).as_posix()
 
 
-def _zip_add(archive: zipfile.ZipFile, base: Path, name: str) -> None:
+def zip_add_file(
+    archive: zipfile.ZipFile, base: Path, name: str, arcname: str | None = None
+) -> None:
+    """Add the regular file `name` (relative to `base`) to `archive` as `arcname`
+    (default: `name`), never following a symlink; a file gone or replaced by
+    something else since it was listed is left out."""
     parts = name.split("/")
     try:
         with _folder_fd(base, parts[:-1], name) as dir_fd:
@@ -327,7 +332,7 @@ def _zip_add(archive: zipfile.ZipFile, base: Path, name: str) -> None:
     except (OSError, DataPathError):  # a symlink, a FIFO, or gone since the walk
         return
     with os.fdopen(fd, "rb") as source:
-        entry = zipfile.ZipInfo(name, date_time=_zip_time(info.st_mtime))
+        entry = zipfile.ZipInfo(arcname or name, date_time=_zip_time(info.st_mtime))
         entry.compress_type = zipfile.ZIP_DEFLATED
         entry.external_attr = (stat.S_IFREG | 0o644) << 16
         with archive.open(entry, "w", force_zip64=True) as target:
