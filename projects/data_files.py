@@ -21,6 +21,7 @@ from typing import Any, BinaryIO
 
 from django.conf import settings
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from projects.models import UserProject
 from projects.services import path_segment, project_data_dir
@@ -32,6 +33,10 @@ TEMP_PREFIX = ".sm-tmp-"
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 # O_NONBLOCK: opening a FIFO someone left in the folder must not hang a request.
 _READ_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
+
+
+def _named(filename: str) -> dict[str, str]:
+    return {"name": repr(filename)}
 
 
 class DataPathError(ValueError):
@@ -50,23 +55,30 @@ def data_path_resolve(project: UserProject, filename: str) -> Path:
     not exist. Sub-folders ("results/run1.json") are allowed.
     """
     if not filename:
-        raise DataPathError("The file name is empty.")
+        raise DataPathError(_("The file name is empty."))
     if len(filename) > MAX_NAME_LENGTH:
         raise DataPathError(
-            f"The file name {filename[:40]!r}... is longer than {MAX_NAME_LENGTH} characters."
+            _("The file name %(name)s... is longer than %(max)d characters.")
+            % {"name": repr(filename[:40]), "max": MAX_NAME_LENGTH}
         )
     if "\x00" in filename:
-        raise DataPathError(f"The file name {filename!r} contains a NUL character.")
+        raise DataPathError(
+            _("The file name %(name)s contains a NUL character.") % _named(filename)
+        )
     if "\\" in filename:
-        raise DataPathError(f"The file name {filename!r} contains a backslash.")
+        raise DataPathError(_("The file name %(name)s contains a backslash.") % _named(filename))
     if filename.startswith("/"):
-        raise DataPathError(f"The file name {filename!r} is an absolute path.")
+        raise DataPathError(_("The file name %(name)s is an absolute path.") % _named(filename))
     if ".." in PurePosixPath(filename).parts:
-        raise DataPathError(f"The file name {filename!r} contains a '..' component.")
+        raise DataPathError(
+            _("The file name %(name)s contains a '..' component.") % _named(filename)
+        )
     base = Path(os.path.realpath(project_data_dir(project)))
     real = Path(os.path.realpath(base / filename))
     if real == base or not real.is_relative_to(base):
-        raise DataPathError(f"The file name {filename!r} leads outside the project's data folder.")
+        raise DataPathError(
+            _("The file name %(name)s leads outside the project's data folder.") % _named(filename)
+        )
     return real
 
 
@@ -104,8 +116,11 @@ def _folder_fd(
             except (NotADirectoryError, OSError) as error:
                 # ELOOP: a symlink appeared after the check; ENOTDIR: a file is in the way.
                 raise DataPathError(
-                    f"The file name {filename!r} does not lead to a folder of the project "
-                    f"({error.strerror})."
+                    _(
+                        "The file name %(name)s does not lead to a folder of the project "
+                        "(%(error)s)."
+                    )
+                    % {"name": repr(filename), "error": error.strerror}
                 ) from None
             os.close(fd)
             fd = child
@@ -121,7 +136,10 @@ def _open_regular(dir_fd: int, leaf: str, filename: str) -> tuple[int, os.stat_r
     except FileNotFoundError:
         raise FileNotFoundError(filename) from None
     except OSError as error:
-        raise DataPathError(f"The file {filename!r} cannot be opened ({error.strerror}).") from None
+        raise DataPathError(
+            _("The file %(name)s cannot be opened (%(error)s).")
+            % {"name": repr(filename), "error": error.strerror}
+        ) from None
     info = os.fstat(fd)
     if not stat.S_ISREG(info.st_mode):
         os.close(fd)
@@ -196,21 +214,31 @@ def data_content_check(filename: str, content: bytes) -> None:
     limit = data_file_max_bytes()
     if len(content) > limit:
         raise ValueError(
-            f"The file {filename!r} is {len(content)} bytes; the limit is {limit} bytes."
+            _("The file %(name)s is %(size)d bytes; the limit is %(limit)d bytes.")
+            % {"name": repr(filename), "size": len(content), "limit": limit}
         )
     if filename.lower().endswith(".json"):
         try:
             text = content.decode("utf-8")
         except UnicodeDecodeError as error:
             raise ValueError(
-                f"The file {filename!r} is not valid UTF-8 (byte {error.start}): not saved."
+                _("The file %(name)s is not valid UTF-8 (byte %(byte)d): not saved.")
+                % {"name": repr(filename), "byte": error.start}
             ) from None
         try:
             json.loads(text)
         except json.JSONDecodeError as error:
             raise ValueError(
-                f"The file {filename!r} is not valid JSON: {error.msg} at line {error.lineno}, "
-                f"column {error.colno}. Not saved."
+                _(
+                    "The file %(name)s is not valid JSON: %(error)s at line %(line)d, "
+                    "column %(column)d. Not saved."
+                )
+                % {
+                    "name": repr(filename),
+                    "error": error.msg,
+                    "line": error.lineno,
+                    "column": error.colno,
+                }
             ) from None
 
 
@@ -241,7 +269,7 @@ def data_file_write(project: UserProject, filename: str, content: bytes) -> dict
             os.replace(temp, leaf, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
         except IsADirectoryError:
             os.unlink(temp, dir_fd=dir_fd)
-            raise DataPathError(f"{filename!r} is a folder, not a file.") from None
+            raise DataPathError(_("%(name)s is a folder, not a file.") % _named(filename)) from None
         except BaseException:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(temp, dir_fd=dir_fd)
@@ -268,7 +296,7 @@ def data_file_delete(project: UserProject, filename: str) -> None:
         except FileNotFoundError:
             raise FileNotFoundError(filename) from None
         if stat.S_ISDIR(info.st_mode):
-            raise DataPathError(f"{filename!r} is a folder, not a file.")
+            raise DataPathError(_("%(name)s is a folder, not a file.") % _named(filename))
         os.unlink(lexical.name, dir_fd=dir_fd)
 
 

@@ -166,6 +166,21 @@ def test_every_endpoint_refuses_a_way_out(client_for, project, outside, data_roo
     assert snapshot(outside, data_root) == before
 
 
+@pytest.mark.parametrize(
+    ("language", "expected"),
+    [("en", "is not valid JSON"), ("es", "no es JSON válido"), ("fr", "n’est pas un JSON valide")],
+)
+def test_refusals_are_in_the_users_language(
+    client_for, personas, project, folder, language, expected
+):
+    personas["op_otto"].preferred_language = language
+    personas["op_otto"].save()
+    response = call(client_for("op_otto"), "post", url(project, "settings.json"), body=b"{oops")
+    assert response.status_code == 400
+    assert expected in response.json()["detail"]
+    assert not (folder / "settings.json").exists()
+
+
 # --- Who may reach a project ---------------------------------------------------------
 
 
