@@ -25,9 +25,10 @@ from urllib.parse import quote, urlencode, urlsplit, urlunsplit
 from weakref import WeakKeyDictionary
 
 import httpx
-from asgiref.sync import ThreadSensitiveContext
+from asgiref.sync import ThreadSensitiveContext, sync_to_async
 from channels.auth import AuthMiddlewareStack
 from django.conf import settings
+from django.db import connections
 from django.shortcuts import resolve_url
 from django.utils import translation
 from django.utils.translation import gettext
@@ -388,7 +389,12 @@ class ProxyRouter:
             # gives each request: outside a context they would all queue on the
             # process's one shared thread, behind every WebSocket's look-ups.
             async with ThreadSensitiveContext():
-                await self._authenticated_proxy(scope, receive, send)
+                try:
+                    await self._authenticated_proxy(scope, receive, send)
+                finally:
+                    # The context's thread ends here: a connection it still
+                    # holds would never go back to the pool.
+                    await sync_to_async(connections.close_all)()
         else:
             await self.django_app(scope, receive, send)
 

@@ -32,11 +32,12 @@ from pathlib import Path
 from urllib.parse import parse_qs
 from uuid import UUID
 
-from asgiref.sync import ThreadSensitiveContext
+from asgiref.sync import ThreadSensitiveContext, sync_to_async
 from autobahn.exception import Disconnected
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
+from django.db import connections
 from django.utils import timezone
 
 from logs.models import ExecutionLog
@@ -142,7 +143,12 @@ class FileTailingConsumer(AsyncJsonWebsocketConsumer):
         # gives each request): outside a context, every viewer's polling and
         # the interface proxy's look-ups queue on the process's one thread.
         async with ThreadSensitiveContext():
-            await super().__call__(scope, receive, send)
+            try:
+                await super().__call__(scope, receive, send)
+            finally:
+                # The context's thread ends here: a connection it still holds
+                # would never go back to the pool.
+                await sync_to_async(connections.close_all)()
 
 
 class ExecutionLogConsumer(FileTailingConsumer):
