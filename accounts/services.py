@@ -106,6 +106,17 @@ class LoginRefused(Exception):
     retry_after: int = 0
 
 
+def audit_access_refused(*, request: HttpRequest, action: str, target: Any) -> AuditEvent:
+    """Record a try at another user's object (answered 404), with what was asked."""
+    return audit_record(
+        action=action,
+        actor=request.user,
+        request=request,
+        target=target,
+        details={"path": request.path, "method": request.method},
+    )
+
+
 def _seconds_until_unlocked(failures: list, limit: int, window: timedelta) -> int:
     """Seconds until fewer than `limit` of `failures` (newest first) are inside `window`."""
     if len(failures) < limit:

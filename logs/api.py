@@ -26,7 +26,7 @@ from pydantic import ValidationError as PydanticValidationError
 
 from accounts.levels import Level, require_level
 from accounts.models import AuditEvent
-from accounts.services import audit_record
+from accounts.services import audit_access_refused, audit_record
 from logs import selectors, services
 from logs.models import ExecutionLog, LogFilterPreset
 from logs.pdf import logs_pdf
@@ -168,12 +168,8 @@ def _get_log(request: HttpRequest, execution_id: UUID, *, everyone: bool = True)
     if log is None:
         other = ExecutionLog.objects.filter(execution_uuid=execution_id).first()
         if other is not None:
-            audit_record(
-                action=AuditEvent.Action.LOG_ACCESS_REFUSED,
-                actor=request.user,
-                request=request,
-                target=other,
-                details={"path": request.path, "method": request.method},
+            audit_access_refused(
+                request=request, action=AuditEvent.Action.LOG_ACCESS_REFUSED, target=other
             )
         raise HttpError(404, _("Not found."))
     return log

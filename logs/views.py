@@ -15,7 +15,7 @@ from django.views.decorators.http import require_GET
 
 from accounts.levels import Level, user_has_level
 from accounts.models import AuditEvent
-from accounts.services import audit_record
+from accounts.services import audit_access_refused
 from execution.models import ScriptProcess
 from execution.parameters import SECRET_MASK
 from logs import selectors
@@ -58,12 +58,8 @@ def _log_get_visible(request: HttpRequest, execution_id: UUID) -> ExecutionLog:
         return log
     other = ExecutionLog.objects.filter(execution_uuid=execution_id).only("pk").first()
     if other is not None:
-        audit_record(
-            action=AuditEvent.Action.LOG_ACCESS_REFUSED,
-            actor=request.user,
-            request=request,
-            target=other,
-            details={"path": request.path, "method": request.method},
+        audit_access_refused(
+            request=request, action=AuditEvent.Action.LOG_ACCESS_REFUSED, target=other
         )
     raise Http404(_("Not found."))
 

@@ -23,7 +23,7 @@ from ninja.errors import HttpError
 
 from accounts.levels import Level, user_has_level
 from accounts.models import AuditEvent
-from accounts.services import audit_record
+from accounts.services import audit_access_refused
 from catalog.selectors import group_get_visible
 from projects import data_files
 from projects.models import UserProject
@@ -58,12 +58,8 @@ def _project_get(request: HttpRequest, group_id: int, project_id: int) -> UserPr
     if project.user_id != request.user.pk and not (
         settings.ADMIN_CAN_ACCESS_ALL_DATA and user_has_level(request.user, Level.ADMIN)
     ):
-        audit_record(
-            action=AuditEvent.Action.DATA_ACCESS_REFUSED,
-            actor=request.user,
-            request=request,
-            target=project,
-            details={"path": request.path, "method": request.method},
+        audit_access_refused(
+            request=request, action=AuditEvent.Action.DATA_ACCESS_REFUSED, target=project
         )
         raise HttpError(404, _("Not found."))
     return project

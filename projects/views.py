@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from accounts.models import AuditEvent
-from accounts.services import audit_record
+from accounts.services import audit_access_refused
 from catalog import selectors as catalog_selectors
 from projects import selectors, services
 from projects.models import UserProject
@@ -52,12 +52,8 @@ def _project_get_own(request: HttpRequest, project_id: int) -> UserProject:
     if project is None:
         other = UserProject.objects.filter(pk=project_id).only("pk", "name").first()
         if other is not None:
-            audit_record(
-                action=AuditEvent.Action.DATA_ACCESS_REFUSED,
-                actor=request.user,
-                request=request,
-                target=other,
-                details={"path": request.path, "method": request.method},
+            audit_access_refused(
+                request=request, action=AuditEvent.Action.DATA_ACCESS_REFUSED, target=other
             )
         raise Http404(_("Not found."))
     catalog_selectors.group_get_visible(user=request.user, group_id=project.group_id)
