@@ -345,7 +345,7 @@ def group_scripts(request: HttpRequest, group_id: int):
     return [script_out(s, request.user, personal) for s in scripts]
 
 
-@router.api_operation(["GET", "POST"], "/script-groups/{group_id}/refresh", response=SummaryOut)
+@router.post("/script-groups/{group_id}/refresh", response=SummaryOut)
 @require_level(Level.DEVELOPER)
 def group_refresh(request: HttpRequest, group_id: int):
     """Re-read the group's files now; fields edited in the UI are kept."""
