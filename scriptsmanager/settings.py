@@ -86,6 +86,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "accounts.middleware.UserPreferencesMiddleware",
     "scriptsmanager.middleware.RejectNulCharactersMiddleware",
+    "scriptsmanager.middleware.ApiNoStoreMiddleware",
     "accounts.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -196,6 +197,13 @@ CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 X_FRAME_OPTIONS = "SAMEORIGIN"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
+# HSTS: browsers that once reached the site over HTTPS refuse plain HTTP to it
+# for this many seconds. Sent only on HTTPS answers; on by default with
+# SECURE_COOKIES, which says the site is served over HTTPS.
+SECURE_HSTS_SECONDS = env_int(
+    "SECURE_HSTS_SECONDS", 31536000 if SESSION_COOKIE_SECURE else 0, minimum=0
+)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
 
 LOGIN_THROTTLE_WINDOW = env_int("LOGIN_THROTTLE_WINDOW", 900, minimum=1)
 LOGIN_THROTTLE_MAX_PER_USER = env_int("LOGIN_THROTTLE_MAX_PER_USER", 5, minimum=1)
