@@ -15,6 +15,7 @@ import json
 import os
 import re
 import secrets
+import stat
 import threading
 import xml.etree.ElementTree as etree
 from pathlib import Path, PurePosixPath
@@ -279,7 +280,9 @@ def doc_write(script, language: str, text: str) -> Path:
     file beside the target, is fsynced, then `os.replace`d over it, so a reader
     sees the old file or the new one, never a mix, and a failure leaves no
     temporary file behind. Creates docs/ (and sub-folders of it) as needed,
-    never the group folder. Returns the path written. Raises DocPathError for a
+    never the group folder, each with its parent's permissions; a new file gets
+    its folder's read and write bits, an existing one keeps its mode, whatever
+    the umask. Returns the path written. Raises DocPathError for a
     path outside docs/ and ValueError for text over 1 MB; nothing is written then.
     """
     text = text.replace("\r\n", "\n").replace("\r", "\n")
@@ -293,35 +296,46 @@ def doc_write(script, language: str, text: str) -> Path:
             f"the limit is 1 MB ({MAX_DOC_BYTES:,} bytes)."
         )
     target = doc_file(script, language)
-    # Not parents=True: a group folder that is gone is an error, not something to create.
-    Path(script.group.path).resolve().joinpath(DOCS_DIR).mkdir(exist_ok=True)
-    target.parent.mkdir(parents=True, exist_ok=True)
+    # Not the group folder itself: a group folder that is gone is an error.
+    _folders_make_like_parent(Path(script.group.path).resolve() / DOCS_DIR, target.parent)
     # A symlink could have appeared while the folders were made: check again.
     if doc_file(script, language) != target:
         raise DocPathError(doc_relpath(script, language))
     try:
-        existing_mode = target.stat().st_mode & 0o777
+        mode = target.stat().st_mode & 0o777
     except FileNotFoundError:
-        existing_mode = None
+        # The group folder belongs to the people who maintain it, while the
+        # manager runs with umask 077: a new doc may be read and written by
+        # whoever may in its folder (0775 -> 0664), never more.
+        mode = target.parent.stat().st_mode & 0o666
     temporary = target.with_name(f".{target.name}.{secrets.token_hex(8)}.tmp")
-    # Not mkstemp: its 0600 would make every saved doc private to the manager's
-    # user. 0666 through the umask gives what any new file gets.
     fd = os.open(
-        temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666
+        temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o600
     )
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
-        if existing_mode is not None:
-            os.chmod(temporary, existing_mode)
+        os.chmod(temporary, mode)
         os.replace(temporary, target)
     except BaseException:
         temporary.unlink(missing_ok=True)
         raise
     _directory_synced(target.parent)
     return target
+
+
+def _folders_make_like_parent(top: Path, leaf: Path) -> None:
+    """Create `top` (whose parent must exist) and the folders from it down to
+    `leaf`, each with its parent's permissions whatever the process's umask."""
+    parts = leaf.relative_to(top).parts
+    for folder in [top, *(top.joinpath(*parts[: i + 1]) for i in range(len(parts)))]:
+        try:
+            folder.mkdir()
+        except FileExistsError:
+            continue
+        os.chmod(folder, stat.S_IMODE(folder.parent.stat().st_mode))
 
 
 def _directory_synced(directory: Path) -> None:

@@ -293,13 +293,13 @@ LOGGING = {
         # Several processes append to these files; WatchedFileHandler reopens a
         # file after the daily job rotates it (logs.services.system_logs_rotate).
         "application": {
-            "class": "logging.handlers.WatchedFileHandler",
+            "class": "scriptsmanager.files.PrivateWatchedFileHandler",
             "filename": str(SYSTEM_LOG_DIR / "application.log"),
             "formatter": "process",
             "level": "INFO",
         },
         "error": {
-            "class": "logging.handlers.WatchedFileHandler",
+            "class": "scriptsmanager.files.PrivateWatchedFileHandler",
             "filename": str(SYSTEM_LOG_DIR / "error.log"),
             "formatter": "process",
             "level": "ERROR",

@@ -457,6 +457,21 @@ def test_a_new_file_is_readable_like_any_other_new_file(script, docs):
     assert path.stat().st_mode & 0o777 == 0o644
 
 
+def test_under_the_managers_private_umask_a_new_doc_is_shared_like_its_folder(script, group):
+    # The manager runs with umask 077 (its data is private), but a group folder
+    # belongs to the people who maintain it: what the editor saves stays theirs.
+    group.path.chmod(0o2775)
+    previous = os.umask(0o077)
+    try:
+        script.doc_paths = {"fr": "docs/fr/chaleur.md"}
+        path = doc_write(script, "fr", "# x\n")
+    finally:
+        os.umask(previous)
+    assert (group.path / "docs").stat().st_mode & 0o7777 == 0o2775
+    assert path.parent.stat().st_mode & 0o7777 == 0o2775
+    assert path.stat().st_mode & 0o777 == 0o664
+
+
 def test_it_overwrites_and_keeps_the_file_mode(script, docs):
     target = docs / "heat_transfer.md"
     target.write_text("old")
