@@ -13,18 +13,21 @@ to KaTeX.
 
 import json
 import os
+import posixpath
 import re
 import secrets
 import stat
 import threading
 import xml.etree.ElementTree as etree
+from collections.abc import Callable
 from pathlib import Path, PurePosixPath
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 import bleach
 import markdown
 from bleach.html5lib_shim import Filter, convert_entities
+from django.urls import reverse
 from django.utils.safestring import mark_safe
 from markdown.extensions import Extension
 from markdown.inlinepatterns import InlineProcessor
@@ -45,7 +48,16 @@ ALLOWED_TAGS = frozenset(
 HEADINGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
 CLASSED_TAGS = frozenset({"code", "span", "div", "pre"})
 LINK_PROTOCOLS = frozenset({"http", "https", "mailto"})
-IMAGE_PROTOCOLS = frozenset({"http", "https"})
+# Images only from the group's docs/ folder, served by the manager with a fixed
+# type: a remote one would be fetched by every viewer's browser (a tracking
+# pixel), and SVG can carry script.
+IMAGE_TYPES = {
+    ".png": "image/png",
+    ".jpg": "image/jpeg",
+    ".jpeg": "image/jpeg",
+    ".gif": "image/gif",
+    ".webp": "image/webp",
+}
 # Only the classes our own pipeline emits: free-form classes would let a doc
 # borrow the page's Bootstrap utilities (a full-screen `position-fixed` overlay
 # dressed as a login form, say).
@@ -80,7 +92,12 @@ def _attribute_allowed(tag: str, name: str, value: str) -> bool:
     if tag == "a":
         return name == "title" or (name == "href" and _uri_allowed(value, LINK_PROTOCOLS))
     if tag == "img":
-        return name in ("alt", "title") or (name == "src" and _uri_allowed(value, IMAGE_PROTOCOLS))
+        # A relative path only; _DocFilter turns it into the docs-file URL.
+        return name in ("alt", "title") or (
+            name == "src"
+            and _uri_allowed(value, frozenset())
+            and not URI_JUNK.sub("", value).startswith(("/", "\\"))
+        )
     if tag in HEADINGS and name == "id":
         return bool(HEADING_ID.match(value))
     if tag in CLASSED_TAGS and name == "class":
@@ -93,16 +110,28 @@ def _attribute_allowed(tag: str, name: str, value: str) -> bool:
 
 
 class _DocFilter(Filter):
-    """After sanitising: give every link rel="noopener noreferrer", and put each
-    literal `$` of prose in its own span so that KaTeX's `$...$` delimiter cannot
-    pair two prices ("$5 and $10") into a formula. Math that Markdown saw is
-    already in `.arithmatex` elements; code is left alone."""
+    """After sanitising: give every link rel="noopener noreferrer", point each
+    image at the manager's copy of a docs/ file or replace it by its alt text,
+    and put each literal `$` of prose in its own span so that KaTeX's `$...$`
+    delimiter cannot pair two prices ("$5 and $10") into a formula. Math that
+    Markdown saw is already in `.arithmatex` elements; code is left alone."""
 
     def __iter__(self):
+        image_url = getattr(_local, "image_url", None)
         # Each open element: does it hide its text from the dollar rewrite?
         stack: list[bool] = []
         for token in super().__iter__():
             kind = token["type"]
+            if kind in ("StartTag", "EmptyTag") and token["name"] == "img":
+                attrs = token["data"]
+                source = attrs.get((None, "src"))
+                url = image_url(source) if source and image_url else None
+                if url is None:
+                    alt = attrs.get((None, "alt"))
+                    if alt:
+                        yield {"type": "Characters", "data": alt}
+                    continue
+                attrs[(None, "src")] = url
             if kind in ("StartTag", "EmptyTag"):
                 attrs = token["data"]
                 if token["name"] == "a":
@@ -161,15 +190,18 @@ def _cleaner() -> bleach.Cleaner:
     return cleaner
 
 
-def markdown_render(text: str) -> str:
+def markdown_render(text: str, *, image_url: Callable[[str], str | None] | None = None) -> str:
     """Render Markdown to sanitised HTML, marked safe for templates.
 
     Returns an HTML fragment (a `SafeString`, so a `str`) to put inside an
     `.sm-doc` element: code highlighted by Pygments under `div.codehilite`,
     headings with `id` anchors, math as `\\(...\\)` in `span.arithmatex` or
     `\\[...\\]` in `div.arithmatex`, exactly as written. Only the allow-listed
-    tags and attributes survive; links carry rel="noopener noreferrer"; URLs
-    are relative, http(s) or (links only) mailto. Returns "" for empty text.
+    tags and attributes survive; links carry rel="noopener noreferrer"; link
+    URLs are relative, http(s) or mailto. An image's relative source goes
+    through `image_url` (see `doc_image_url_for`): the URL it returns, or, for
+    None (and for every remote or absolute source, or without `image_url`),
+    the image is replaced by its alt text. Returns "" for empty text.
     """
     if not text:
         return mark_safe("")  # noqa: S308 - constant
@@ -191,7 +223,14 @@ def markdown_render(text: str) -> str:
         },
         output_format="html",
     )
-    return mark_safe(_cleaner().clean(md.convert(text)))  # noqa: S308 - bleach allow-list
+    html = md.convert(text)
+    cleaner = _cleaner()
+    # The filter runs inside clean(), on this thread, with this thread's cleaner.
+    _local.image_url = image_url
+    try:
+        return mark_safe(cleaner.clean(html))  # noqa: S308 - bleach allow-list
+    finally:
+        _local.image_url = None
 
 
 # --- Files --------------------------------------------------------------------------
@@ -249,6 +288,56 @@ def doc_file(script, language: str) -> Path:
     if not target.is_relative_to(docs_dir) or target == docs_dir:
         raise DocPathError(relpath)
     return target
+
+
+def doc_image_file(group, path: str) -> tuple[Path, str]:
+    """The image at `path` (relative to the group's docs/ folder, "/"-separated)
+    and the Content-Type to serve it with.
+
+    Raises DocPathError when the path is absolute, holds `..` or resolves
+    (through symlinks) outside docs/; ValueError for a type that is not a
+    plain image (SVG included); FileNotFoundError when there is no such file.
+    """
+    pure = PurePosixPath(path)
+    if "\x00" in path or "\\" in path or pure.is_absolute() or ".." in pure.parts:
+        raise DocPathError(path)
+    content_type = IMAGE_TYPES.get(pure.suffix.lower())
+    if content_type is None:
+        raise ValueError(f"{path!r} is not a PNG, JPEG, GIF or WebP image.")
+    docs_dir = Path(group.path).resolve() / DOCS_DIR
+    target = (docs_dir / pure).resolve()
+    if not target.is_relative_to(docs_dir):
+        raise DocPathError(path)
+    if not target.is_file():
+        raise FileNotFoundError(path)
+    return target, content_type
+
+
+def doc_image_url_for(script, language: str) -> Callable[[str], str | None]:
+    """For `markdown_render`: maps an image source written in the doc of
+    `language` (relative to that file's folder, as any Markdown viewer reads
+    it) to the URL that serves it, or None when it is not a servable image
+    inside the group's docs/ folder."""
+    folder = posixpath.dirname(doc_relpath(script, language))
+
+    def image_url(source: str) -> str | None:
+        try:
+            parts = urlsplit(source.strip())
+        except ValueError:
+            return None
+        if parts.scheme or parts.netloc or not parts.path:
+            return None
+        relative = posixpath.normpath(posixpath.join(folder, unquote(parts.path)))
+        if not relative.startswith(f"{DOCS_DIR}/"):
+            return None
+        inside = relative[len(DOCS_DIR) + 1 :]
+        try:
+            doc_image_file(script.group, inside)
+        except (ValueError, OSError):
+            return None
+        return reverse("catalog:doc_image", args=[script.group_id, inside])
+
+    return image_url
 
 
 def _text_decoded(data: bytes) -> str:

@@ -180,12 +180,10 @@ def test_it_adds_noopener_to_links_and_keeps_safe_urls():
     ]
     assert all(a["rel"] == "noopener noreferrer" for a in links)
     assert links[0]["title"] == "Sidel"
-    images = [attrs for tag, attrs in found if tag == "img"]
-    assert images == [
-        {"alt": "plot", "src": "img/plot.png"},
-        {"alt": "logo", "src": "http://x.org/l.png"},
-        {"alt": "mail"},
-    ]
+    # With no docs folder to serve them from, images are their alt text
+    # (catalog/tests/test_doc_images.py: served local ones, never remote ones).
+    assert [tag for tag, attrs in found if tag == "img"] == []
+    assert "plot logo mail" in html
 
 
 def test_it_returns_a_safe_string_and_nothing_for_nothing():
