@@ -10,6 +10,7 @@ from pathlib import Path
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
+from django.utils.csp import CSP
 from django.utils.translation import gettext_lazy as _
 
 from scriptsmanager.conf import (
@@ -78,6 +79,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -259,6 +261,32 @@ SCRIPT_MEMORY_LIMIT_MB = env_int("SCRIPT_MEMORY_LIMIT_MB", 4096, minimum=0)
 SCRIPT_CPU_LIMIT_SECONDS = env_int("SCRIPT_CPU_LIMIT_SECONDS", 0, minimum=0)
 DEFAULT_EXECUTION_TIMEOUT = env_int("DEFAULT_EXECUTION_TIMEOUT", 0, minimum=0)
 OUTPUT_DB_LIMIT_BYTES = env_int("OUTPUT_DB_LIMIT_BYTES", 1048576, minimum=1024)
+
+# Content-Security-Policy of the manager's pages: its own scripts, styles and
+# fonts (all vendored: no inline code, no CDN), images from itself and data:,
+# frames from itself (the proxied interfaces under /interfaces/<token>/app/,
+# which bypass Django and so this header) or, with INTERFACE_ACCESS=direct,
+# from the scripts' own loopback ports.
+SECURE_CSP = {
+    "default-src": [CSP.SELF],
+    "script-src": [CSP.SELF],
+    "style-src": [CSP.SELF],
+    "img-src": [CSP.SELF, "data:"],
+    "font-src": [CSP.SELF],
+    "connect-src": [CSP.SELF],
+    "frame-src": [
+        CSP.SELF,
+        *(
+            [f"http://127.0.0.1:{port}" for port in range(PORT_RANGE_START, PORT_RANGE_END + 1)]
+            if INTERFACE_ACCESS == "direct"
+            else []
+        ),
+    ],
+    "frame-ancestors": [CSP.SELF],
+    "object-src": [CSP.NONE],
+    "base-uri": [CSP.SELF],
+    "form-action": [CSP.SELF],
+}
 
 # --- Logs and backups ---------------------------------------------------------------
 LOG_RETENTION_DAYS = {
