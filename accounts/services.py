@@ -84,7 +84,7 @@ def audit_record(
     name = "admin_actions.log" if action in ADMIN_ACTIONS else "user_actions.log"
     try:
         settings.AUDIT_LOG_DIR.mkdir(parents=True, exist_ok=True)
-        fd = os.open(settings.AUDIT_LOG_DIR / name, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o640)
+        fd = os.open(settings.AUDIT_LOG_DIR / name, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
         try:
             os.write(fd, (line + "\n").encode())
         finally:

@@ -44,6 +44,7 @@ from accounts.models import AuditEvent
 from accounts.services import audit_record
 from backups import database
 from projects.data_files import TEMP_PREFIX as DATA_TEMP_PREFIX
+from scriptsmanager.files import private_modes_fix
 
 logger = logging.getLogger(__name__)
 
@@ -453,7 +454,7 @@ def _archive_write(*, reason: str, started: datetime) -> tuple[BackupArchive, in
     local = timezone.localtime(started)
     day = root / f"{local:%Y-%m-%d}"
     day_created = not day.is_dir()
-    day.mkdir(parents=True, exist_ok=True)
+    day.mkdir(parents=True, exist_ok=True, mode=0o700)
     snapshots = Path(tempfile.mkdtemp(prefix=SNAPSHOT_PREFIX, dir=root))
     temp: Path | None = None
     try:
@@ -486,7 +487,10 @@ def _archive_write(*, reason: str, started: datetime) -> tuple[BackupArchive, in
             "excluded": list(settings.BACKUP_EXCLUDE_PATTERNS),
         }
         files = 0
-        with temp.open("wb") as handle:
+        # It holds secret_key: never readable by anyone else, whatever the umask.
+        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
+        os.fchmod(fd, 0o600)
+        with os.fdopen(fd, "wb") as handle:
             # name: what gzip records as the original file name (the final one).
             with tarfile.open(
                 name=str(day / name), fileobj=handle, mode="w:gz", compresslevel=6
@@ -728,6 +732,8 @@ def _extract(archive: BackupArchive, into: Path) -> dict[str, Any]:
     try:
         with tarfile.open(archive.path, "r:gz") as tar:
             tar.extractall(into, filter=_member_filter)  # noqa: S202 - filtered
+        # tarfile gives members their archived modes (0644 in older archives).
+        private_modes_fix(roots=[into])
     except tarfile.FilterError as error:
         raise BackupError(
             _("%(archive)s holds an unsafe member and was not restored: %(error)s")

@@ -141,6 +141,7 @@ class DocIn(Schema):
 
 class PreviewIn(Schema):
     markdown: str
+    language: str = "en"
 
 
 class PreviewOut(Schema):
@@ -312,7 +313,9 @@ def _doc_out(script: Script, language: str) -> dict:
         "language": used,
         "exists": text is not None,
         "markdown": text or "",
-        "html": docs.markdown_render(text) if text else "",
+        "html": docs.markdown_render(text, image_url=docs.doc_image_url_for(script, used))
+        if text
+        else "",
         "path": path,
     }
 
@@ -345,7 +348,7 @@ def group_scripts(request: HttpRequest, group_id: int):
     return [script_out(s, request.user, personal) for s in scripts]
 
 
-@router.api_operation(["GET", "POST"], "/script-groups/{group_id}/refresh", response=SummaryOut)
+@router.post("/script-groups/{group_id}/refresh", response=SummaryOut)
 @require_level(Level.DEVELOPER)
 def group_refresh(request: HttpRequest, group_id: int):
     """Re-read the group's files now; fields edited in the UI are kept."""
@@ -431,8 +434,9 @@ def script_doc_save(request: HttpRequest, script_id: int, payload: DocIn):
 @router.post("/scripts/{script_id}/description-long/preview", response=PreviewOut)
 @require_level(Level.DEVELOPER)
 def script_doc_preview(request: HttpRequest, script_id: int, payload: PreviewIn):
-    selectors.script_get_visible(user=request.user, script_id=script_id)
-    return {"html": docs.markdown_render(payload.markdown)}
+    script = selectors.script_get_visible(user=request.user, script_id=script_id)
+    image_url = docs.doc_image_url_for(script, _language(payload.language))
+    return {"html": docs.markdown_render(payload.markdown, image_url=image_url)}
 
 
 @router.post("/scripts/{script_id}/description-long/template", response={200: DocOut, 409: DocOut})

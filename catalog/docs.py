@@ -13,17 +13,21 @@ to KaTeX.
 
 import json
 import os
+import posixpath
 import re
 import secrets
+import stat
 import threading
 import xml.etree.ElementTree as etree
+from collections.abc import Callable
 from pathlib import Path, PurePosixPath
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 import bleach
 import markdown
 from bleach.html5lib_shim import Filter, convert_entities
+from django.urls import reverse
 from django.utils.safestring import mark_safe
 from markdown.extensions import Extension
 from markdown.inlinepatterns import InlineProcessor
@@ -44,7 +48,16 @@ ALLOWED_TAGS = frozenset(
 HEADINGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
 CLASSED_TAGS = frozenset({"code", "span", "div", "pre"})
 LINK_PROTOCOLS = frozenset({"http", "https", "mailto"})
-IMAGE_PROTOCOLS = frozenset({"http", "https"})
+# Images only from the group's docs/ folder, served by the manager with a fixed
+# type: a remote one would be fetched by every viewer's browser (a tracking
+# pixel), and SVG can carry script.
+IMAGE_TYPES = {
+    ".png": "image/png",
+    ".jpg": "image/jpeg",
+    ".jpeg": "image/jpeg",
+    ".gif": "image/gif",
+    ".webp": "image/webp",
+}
 # Only the classes our own pipeline emits: free-form classes would let a doc
 # borrow the page's Bootstrap utilities (a full-screen `position-fixed` overlay
 # dressed as a login form, say).
@@ -79,7 +92,12 @@ def _attribute_allowed(tag: str, name: str, value: str) -> bool:
     if tag == "a":
         return name == "title" or (name == "href" and _uri_allowed(value, LINK_PROTOCOLS))
     if tag == "img":
-        return name in ("alt", "title") or (name == "src" and _uri_allowed(value, IMAGE_PROTOCOLS))
+        # A relative path only; _DocFilter turns it into the docs-file URL.
+        return name in ("alt", "title") or (
+            name == "src"
+            and _uri_allowed(value, frozenset())
+            and not URI_JUNK.sub("", value).startswith(("/", "\\"))
+        )
     if tag in HEADINGS and name == "id":
         return bool(HEADING_ID.match(value))
     if tag in CLASSED_TAGS and name == "class":
@@ -92,16 +110,28 @@ def _attribute_allowed(tag: str, name: str, value: str) -> bool:
 
 
 class _DocFilter(Filter):
-    """After sanitising: give every link rel="noopener noreferrer", and put each
-    literal `$` of prose in its own span so that KaTeX's `$...$` delimiter cannot
-    pair two prices ("$5 and $10") into a formula. Math that Markdown saw is
-    already in `.arithmatex` elements; code is left alone."""
+    """After sanitising: give every link rel="noopener noreferrer", point each
+    image at the manager's copy of a docs/ file or replace it by its alt text,
+    and put each literal `$` of prose in its own span so that KaTeX's `$...$`
+    delimiter cannot pair two prices ("$5 and $10") into a formula. Math that
+    Markdown saw is already in `.arithmatex` elements; code is left alone."""
 
     def __iter__(self):
+        image_url = getattr(_local, "image_url", None)
         # Each open element: does it hide its text from the dollar rewrite?
         stack: list[bool] = []
         for token in super().__iter__():
             kind = token["type"]
+            if kind in ("StartTag", "EmptyTag") and token["name"] == "img":
+                attrs = token["data"]
+                source = attrs.get((None, "src"))
+                url = image_url(source) if source and image_url else None
+                if url is None:
+                    alt = attrs.get((None, "alt"))
+                    if alt:
+                        yield {"type": "Characters", "data": alt}
+                    continue
+                attrs[(None, "src")] = url
             if kind in ("StartTag", "EmptyTag"):
                 attrs = token["data"]
                 if token["name"] == "a":
@@ -160,15 +190,18 @@ def _cleaner() -> bleach.Cleaner:
     return cleaner
 
 
-def markdown_render(text: str) -> str:
+def markdown_render(text: str, *, image_url: Callable[[str], str | None] | None = None) -> str:
     """Render Markdown to sanitised HTML, marked safe for templates.
 
     Returns an HTML fragment (a `SafeString`, so a `str`) to put inside an
     `.sm-doc` element: code highlighted by Pygments under `div.codehilite`,
     headings with `id` anchors, math as `\\(...\\)` in `span.arithmatex` or
     `\\[...\\]` in `div.arithmatex`, exactly as written. Only the allow-listed
-    tags and attributes survive; links carry rel="noopener noreferrer"; URLs
-    are relative, http(s) or (links only) mailto. Returns "" for empty text.
+    tags and attributes survive; links carry rel="noopener noreferrer"; link
+    URLs are relative, http(s) or mailto. An image's relative source goes
+    through `image_url` (see `doc_image_url_for`): the URL it returns, or, for
+    None (and for every remote or absolute source, or without `image_url`),
+    the image is replaced by its alt text. Returns "" for empty text.
     """
     if not text:
         return mark_safe("")  # noqa: S308 - constant
@@ -190,7 +223,14 @@ def markdown_render(text: str) -> str:
         },
         output_format="html",
     )
-    return mark_safe(_cleaner().clean(md.convert(text)))  # noqa: S308 - bleach allow-list
+    html = md.convert(text)
+    cleaner = _cleaner()
+    # The filter runs inside clean(), on this thread, with this thread's cleaner.
+    _local.image_url = image_url
+    try:
+        return mark_safe(cleaner.clean(html))  # noqa: S308 - bleach allow-list
+    finally:
+        _local.image_url = None
 
 
 # --- Files --------------------------------------------------------------------------
@@ -250,6 +290,56 @@ def doc_file(script, language: str) -> Path:
     return target
 
 
+def doc_image_file(group, path: str) -> tuple[Path, str]:
+    """The image at `path` (relative to the group's docs/ folder, "/"-separated)
+    and the Content-Type to serve it with.
+
+    Raises DocPathError when the path is absolute, holds `..` or resolves
+    (through symlinks) outside docs/; ValueError for a type that is not a
+    plain image (SVG included); FileNotFoundError when there is no such file.
+    """
+    pure = PurePosixPath(path)
+    if "\x00" in path or "\\" in path or pure.is_absolute() or ".." in pure.parts:
+        raise DocPathError(path)
+    content_type = IMAGE_TYPES.get(pure.suffix.lower())
+    if content_type is None:
+        raise ValueError(f"{path!r} is not a PNG, JPEG, GIF or WebP image.")
+    docs_dir = Path(group.path).resolve() / DOCS_DIR
+    target = (docs_dir / pure).resolve()
+    if not target.is_relative_to(docs_dir):
+        raise DocPathError(path)
+    if not target.is_file():
+        raise FileNotFoundError(path)
+    return target, content_type
+
+
+def doc_image_url_for(script, language: str) -> Callable[[str], str | None]:
+    """For `markdown_render`: maps an image source written in the doc of
+    `language` (relative to that file's folder, as any Markdown viewer reads
+    it) to the URL that serves it, or None when it is not a servable image
+    inside the group's docs/ folder."""
+    folder = posixpath.dirname(doc_relpath(script, language))
+
+    def image_url(source: str) -> str | None:
+        try:
+            parts = urlsplit(source.strip())
+        except ValueError:
+            return None
+        if parts.scheme or parts.netloc or not parts.path:
+            return None
+        relative = posixpath.normpath(posixpath.join(folder, unquote(parts.path)))
+        if not relative.startswith(f"{DOCS_DIR}/"):
+            return None
+        inside = relative[len(DOCS_DIR) + 1 :]
+        try:
+            doc_image_file(script.group, inside)
+        except (ValueError, OSError):
+            return None
+        return reverse("catalog:doc_image", args=[script.group_id, inside])
+
+    return image_url
+
+
 def _text_decoded(data: bytes) -> str:
     text = data.decode("utf-8-sig", errors="replace")
     return text.replace("\r\n", "\n").replace("\r", "\n")
@@ -279,7 +369,9 @@ def doc_write(script, language: str, text: str) -> Path:
     file beside the target, is fsynced, then `os.replace`d over it, so a reader
     sees the old file or the new one, never a mix, and a failure leaves no
     temporary file behind. Creates docs/ (and sub-folders of it) as needed,
-    never the group folder. Returns the path written. Raises DocPathError for a
+    never the group folder, each with its parent's permissions; a new file gets
+    its folder's read and write bits, an existing one keeps its mode, whatever
+    the umask. Returns the path written. Raises DocPathError for a
     path outside docs/ and ValueError for text over 1 MB; nothing is written then.
     """
     text = text.replace("\r\n", "\n").replace("\r", "\n")
@@ -293,35 +385,46 @@ def doc_write(script, language: str, text: str) -> Path:
             f"the limit is 1 MB ({MAX_DOC_BYTES:,} bytes)."
         )
     target = doc_file(script, language)
-    # Not parents=True: a group folder that is gone is an error, not something to create.
-    Path(script.group.path).resolve().joinpath(DOCS_DIR).mkdir(exist_ok=True)
-    target.parent.mkdir(parents=True, exist_ok=True)
+    # Not the group folder itself: a group folder that is gone is an error.
+    _folders_make_like_parent(Path(script.group.path).resolve() / DOCS_DIR, target.parent)
     # A symlink could have appeared while the folders were made: check again.
     if doc_file(script, language) != target:
         raise DocPathError(doc_relpath(script, language))
     try:
-        existing_mode = target.stat().st_mode & 0o777
+        mode = target.stat().st_mode & 0o777
     except FileNotFoundError:
-        existing_mode = None
+        # The group folder belongs to the people who maintain it, while the
+        # manager runs with umask 077: a new doc may be read and written by
+        # whoever may in its folder (0775 -> 0664), never more.
+        mode = target.parent.stat().st_mode & 0o666
     temporary = target.with_name(f".{target.name}.{secrets.token_hex(8)}.tmp")
-    # Not mkstemp: its 0600 would make every saved doc private to the manager's
-    # user. 0666 through the umask gives what any new file gets.
     fd = os.open(
-        temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666
+        temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o600
     )
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
-        if existing_mode is not None:
-            os.chmod(temporary, existing_mode)
+        os.chmod(temporary, mode)
         os.replace(temporary, target)
     except BaseException:
         temporary.unlink(missing_ok=True)
         raise
     _directory_synced(target.parent)
     return target
+
+
+def _folders_make_like_parent(top: Path, leaf: Path) -> None:
+    """Create `top` (whose parent must exist) and the folders from it down to
+    `leaf`, each with its parent's permissions whatever the process's umask."""
+    parts = leaf.relative_to(top).parts
+    for folder in [top, *(top.joinpath(*parts[: i + 1]) for i in range(len(parts)))]:
+        try:
+            folder.mkdir()
+        except FileExistsError:
+            continue
+        os.chmod(folder, stat.S_IMODE(folder.parent.stat().st_mode))
 
 
 def _directory_synced(directory: Path) -> None:

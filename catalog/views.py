@@ -1,9 +1,12 @@
-from django.http import HttpRequest, HttpResponse
+import os
+
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from accounts.levels import Level, user_has_level
-from catalog import selectors
+from catalog import docs, selectors
 from catalog.api import parameters_for_display
 from catalog.header import LANGUAGES
 from execution import selectors as execution_selectors
@@ -94,3 +97,22 @@ def group_detail(request: HttpRequest, group_id: int) -> HttpResponse:
             "languages": LANGUAGES,
         },
     )
+
+
+@require_GET
+def doc_image(request: HttpRequest, group_id: int, path: str) -> FileResponse:
+    """An image of a group's docs/ folder, for the documentation that shows it.
+    Anything else (a path out of docs/, SVG, HTML, a missing file) is a 404."""
+    group = selectors.group_get_visible(user=request.user, group_id=group_id)
+    try:
+        target, content_type = docs.doc_image_file(group, path)
+        # O_NOFOLLOW: a symlink swapped in after the check is refused, not followed.
+        fd = os.open(target, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except (ValueError, OSError):
+        raise Http404(_("No such image in this group's documentation.")) from None
+    response = FileResponse(os.fdopen(fd, "rb"), content_type=content_type)
+    # Even opened on its own, the file is only ever an image: no script, no plugin.
+    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Cache-Control"] = "private, max-age=300"
+    return response

@@ -528,6 +528,9 @@ def main(argv: list[str] | None = None) -> int:
     except UsageError as error:
         diagnose(f"bad arguments: {error}")
         return 2
+    # What the script writes into its project folder is its user's alone (and
+    # so are the runner's state and exit files), whatever umask the manager had.
+    os.umask(0o077)
     return Runner(options, command).run()
 
 

@@ -33,10 +33,11 @@ def project_data_dir(project: UserProject) -> Path:
 
 def project_data_dir_ensure(project: UserProject) -> Path:
     path = project_data_dir(project)
-    # 755 as the specification's data_directory_permissions: the owner writes,
-    # the scripts' readers (same machine account) read.
-    path.mkdir(parents=True, exist_ok=True, mode=0o755)
-    os.chmod(path, 0o755)  # noqa: S103
+    # 700, not the specification's data_directory_permissions (755): issue 11
+    # makes project data readable by the service account only, which runs the
+    # scripts too.
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    os.chmod(path, 0o700)
     return path
 
 

@@ -72,3 +72,21 @@ class RejectNulCharactersMiddleware:
                 {"detail": message, "errors": [{"field": field, "message": message}]}, status=400
             )
         return render(request, "errors/400.html", {"message": message}, status=400)
+
+
+API_PATH = "/api/"
+
+
+class ApiNoStoreMiddleware:
+    """Marks every API answer `Cache-Control: no-store`: they hold one user's
+    data (logs, projects, audit records), which no browser or proxy cache should
+    keep for the next person at a shared plant workstation."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if request.path_info.startswith(API_PATH):
+            response.headers["Cache-Control"] = "no-store"
+        return response

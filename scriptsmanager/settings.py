@@ -10,6 +10,7 @@ from pathlib import Path
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
+from django.utils.csp import CSP
 from django.utils.translation import gettext_lazy as _
 
 from scriptsmanager.conf import (
@@ -78,6 +79,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -86,6 +88,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "accounts.middleware.UserPreferencesMiddleware",
     "scriptsmanager.middleware.RejectNulCharactersMiddleware",
+    "scriptsmanager.middleware.ApiNoStoreMiddleware",
     "accounts.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -196,6 +199,13 @@ CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 X_FRAME_OPTIONS = "SAMEORIGIN"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
+# HSTS: browsers that once reached the site over HTTPS refuse plain HTTP to it
+# for this many seconds. Sent only on HTTPS answers; on by default with
+# SECURE_COOKIES, which says the site is served over HTTPS.
+SECURE_HSTS_SECONDS = env_int(
+    "SECURE_HSTS_SECONDS", 31536000 if SESSION_COOKIE_SECURE else 0, minimum=0
+)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
 
 LOGIN_THROTTLE_WINDOW = env_int("LOGIN_THROTTLE_WINDOW", 900, minimum=1)
 LOGIN_THROTTLE_MAX_PER_USER = env_int("LOGIN_THROTTLE_MAX_PER_USER", 5, minimum=1)
@@ -252,6 +262,32 @@ SCRIPT_CPU_LIMIT_SECONDS = env_int("SCRIPT_CPU_LIMIT_SECONDS", 0, minimum=0)
 DEFAULT_EXECUTION_TIMEOUT = env_int("DEFAULT_EXECUTION_TIMEOUT", 0, minimum=0)
 OUTPUT_DB_LIMIT_BYTES = env_int("OUTPUT_DB_LIMIT_BYTES", 1048576, minimum=1024)
 
+# Content-Security-Policy of the manager's pages: its own scripts, styles and
+# fonts (all vendored: no inline code, no CDN), images from itself and data:,
+# frames from itself (the proxied interfaces under /interfaces/<token>/app/,
+# which bypass Django and so this header) or, with INTERFACE_ACCESS=direct,
+# from the scripts' own loopback ports.
+SECURE_CSP = {
+    "default-src": [CSP.SELF],
+    "script-src": [CSP.SELF],
+    "style-src": [CSP.SELF],
+    "img-src": [CSP.SELF, "data:"],
+    "font-src": [CSP.SELF],
+    "connect-src": [CSP.SELF],
+    "frame-src": [
+        CSP.SELF,
+        *(
+            [f"http://127.0.0.1:{port}" for port in range(PORT_RANGE_START, PORT_RANGE_END + 1)]
+            if INTERFACE_ACCESS == "direct"
+            else []
+        ),
+    ],
+    "frame-ancestors": [CSP.SELF],
+    "object-src": [CSP.NONE],
+    "base-uri": [CSP.SELF],
+    "form-action": [CSP.SELF],
+}
+
 # --- Logs and backups ---------------------------------------------------------------
 LOG_RETENTION_DAYS = {
     "viewer": env_int("LOG_RETENTION_VIEWER_DAYS", 7, minimum=1),
@@ -285,13 +321,13 @@ LOGGING = {
         # Several processes append to these files; WatchedFileHandler reopens a
         # file after the daily job rotates it (logs.services.system_logs_rotate).
         "application": {
-            "class": "logging.handlers.WatchedFileHandler",
+            "class": "scriptsmanager.files.PrivateWatchedFileHandler",
             "filename": str(SYSTEM_LOG_DIR / "application.log"),
             "formatter": "process",
             "level": "INFO",
         },
         "error": {
-            "class": "logging.handlers.WatchedFileHandler",
+            "class": "scriptsmanager.files.PrivateWatchedFileHandler",
             "filename": str(SYSTEM_LOG_DIR / "error.log"),
             "formatter": "process",
             "level": "ERROR",

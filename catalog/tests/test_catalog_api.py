@@ -74,7 +74,7 @@ def test_ui_edits_survive_a_refresh_and_can_be_reverted(tree, script, client_for
     }
     tree.write(script.path, script.path.read_text().replace("From the header", "New header text"))
     assert post(client, f"/api/scripts/{script.pk}/refresh-metadata").status_code == 200
-    group_refresh = client.get(f"/api/script-groups/{script.group_id}/refresh")
+    group_refresh = post(client, f"/api/script-groups/{script.group_id}/refresh")
     assert group_refresh.status_code == 200 and group_refresh.json()["scripts"] == 1
     script.refresh_from_db()
     assert (script.description_en, script.description_fr, script.tags) == (
@@ -126,7 +126,7 @@ def test_only_developers_edit(script, client_for):
             put(client, f"/api/scripts/{script.pk}/metadata", {"category": "x"}).status_code == 403
         )
         assert post(client, f"/api/scripts/{script.pk}/refresh-metadata").status_code == 403
-        assert client.get(f"/api/script-groups/{script.group_id}/refresh").status_code == 403
+        assert post(client, f"/api/script-groups/{script.group_id}/refresh").status_code == 403
         assert (
             put(client, f"/api/scripts/{script.pk}/description-long", {"markdown": "x"}).status_code
             == 403

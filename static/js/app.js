@@ -21,6 +21,12 @@
     return fetch(url, opts);
   };
 
+  /* Widths computed on the server (progress bars): no inline style attribute,
+     which the Content-Security-Policy refuses. */
+  document.querySelectorAll("[data-sm-width]").forEach(function (element) {
+    element.style.width = Math.max(0, Math.min(100, Number(element.dataset.smWidth) || 0)) + "%";
+  });
+
   /* Theme toggle: switch at once, then store the choice in the background.
      Without JavaScript the form posts normally and the page reloads. */
   document.querySelectorAll("form[data-sm-theme-form]").forEach(function (form) {

@@ -185,7 +185,7 @@
   async function preview() {
     try {
       const result = await api("/api/scripts/" + current.dataset.scriptId + "/description-long/preview", {
-        method: "POST", body: { markdown: docText.value },
+        method: "POST", body: { markdown: docText.value, language: docLanguage.value },
       });
       docPreview.innerHTML = result.html; // sanitised on the server
       if (window.smRenderMath) { window.smRenderMath(docPreview); }

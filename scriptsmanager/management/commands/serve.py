@@ -1,3 +1,4 @@
+import os
 import signal
 import socket
 import subprocess
@@ -8,6 +9,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
+from scriptsmanager.files import FILE_MODE, private_modes_fix
 from scriptsmanager.schedules import schedules_ensure
 
 RESTART_LIMIT = 5
@@ -50,9 +52,18 @@ class Command(BaseCommand):
         if workers < 1:
             raise CommandError("--workers must be at least 1.")
         listener = self._listen(host, port) if "web" in chosen else None
+        fixed = private_modes_fix(roots=[settings.BASE_DATA_PATH, settings.BACKUP_PATH])
+        if fixed:
+            self.stdout.write(
+                f"Made {fixed} files and folders under the data and backup folders "
+                "readable by this account only."
+            )
         schedules_ensure()
         system_logs = settings.LOGS_DIR / "system"
         system_logs.mkdir(parents=True, exist_ok=True)
+        access_log = system_logs / "access.log"
+        # daphne opens it with the umask it inherits; created here, it is 0600 in any case.
+        os.close(os.open(access_log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, FILE_MODE))
         manage = str(Path(settings.BASE_DIR) / "manage.py")
         commands: dict[str, list[str]] = {}
         self.pass_fds: tuple[int, ...] = ()
@@ -67,7 +78,7 @@ class Command(BaseCommand):
                 "--fd",
                 str(listener.fileno()),
                 "--access-log",
-                str(system_logs / "access.log"),
+                str(access_log),
             ]
             if settings.PROXY_HEADERS:
                 web.append("--proxy-headers")
