@@ -59,7 +59,7 @@ def test_only_a_trusted_proxy_can_say_who_the_client_is(tmp_path):
         "SELECT ip_address, actor_username FROM accounts_auditevent "
         "WHERE action = 'login_failed' ORDER BY id",
     )
-    assert [address for address, _name in rows] == ["127.0.0.1"] * 3 + [
+    assert [str(address) for address, _name in rows] == ["127.0.0.1"] * 3 + [
         f"198.51.100.{n}" for n in range(5)
     ]
 
