@@ -10,7 +10,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
 from accounts import services, services_admin
-from accounts.forms import AdminUserChangeForm, AdminUserCreationForm
+from accounts.forms import AdminLoginForm, AdminUserChangeForm, AdminUserCreationForm
 from accounts.levels import Level
 from accounts.models import AuditEvent, User
 
@@ -18,6 +18,7 @@ admin.site.site_header = _("SIDEL ScriptsManager administration")
 admin.site.site_title = _("SIDEL ScriptsManager")
 admin.site.index_title = _("Administration")
 admin.site.site_url = "/"
+admin.site.login_form = AdminLoginForm
 # Access is by user level, not by Django groups: hide them to avoid two systems.
 admin.site.unregister(Group)
 

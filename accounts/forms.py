@@ -1,5 +1,7 @@
 from django import forms
+from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth.forms import UserChangeForm, UserCreationForm
+from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
@@ -17,6 +19,17 @@ class LoginForm(forms.Form):
         max_length=4096,
         widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
     )
+
+
+class AdminLoginForm(AdminAuthenticationForm):
+    """The Django admin's login form; a throttled login says so, with when to retry,
+    instead of "wrong password"."""
+
+    def get_invalid_login_error(self) -> ValidationError:
+        refusal = getattr(self.request, "login_refusal", None)
+        if refusal is not None:
+            return ValidationError(refusal.message, code="throttled")
+        return super().get_invalid_login_error()
 
 
 class PreferencesForm(forms.Form):

@@ -149,3 +149,44 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.created_at:%Y-%m-%d %H:%M:%S} {self.actor_username} {self.action}"
+
+
+class LoginThrottle(models.Model):
+    """Password checks counted for one key, reserved before the check.
+
+    A key is an (account, address) pair, an address, or an account (any
+    address); `accounts.throttle` reads and writes these rows under a row lock.
+    """
+
+    class Scope(models.TextChoices):
+        PAIR = "pair", _("Account from one address")
+        ADDRESS = "address", _("Address")
+        ACCOUNT = "account", _("Account")
+
+    scope = models.CharField(_("scope"), max_length=10, choices=Scope.choices)
+    # Empty when the scope does not use it; never NULL, so the unique key holds.
+    address = models.CharField(_("address"), max_length=64, blank=True)
+    username = models.CharField(_("username"), max_length=150, blank=True)
+    failures = models.PositiveIntegerField(_("checks in the window"), default=0)
+    window_started_at = models.DateTimeField(_("window start"))
+    # Account scope: no check before this time (the back-off), except from a known pair.
+    blocked_until = models.DateTimeField(_("slowed until"), null=True, blank=True)
+    # Pair scope: the last successful login of this account from this address.
+    succeeded_at = models.DateTimeField(_("last success"), null=True, blank=True)
+    # The audit event counting the refusals of the current burst.
+    burst = models.ForeignKey(
+        AuditEvent, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    updated_at = models.DateTimeField(_("updated"), auto_now=True, db_index=True)
+
+    class Meta:
+        verbose_name = _("login throttle")
+        verbose_name_plural = _("login throttles")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["scope", "address", "username"], name="accounts_login_throttle_key"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.scope} {self.address} {self.username}".strip()

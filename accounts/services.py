@@ -2,20 +2,17 @@
 
 import json
 import logging
-import math
 import os
 import secrets
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
 from django.contrib import auth
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest
-from django.utils import timezone, translation
+from django.utils import translation
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
 
 from accounts.levels import Level
 from accounts.models import AuditEvent, Language, Theme, User
@@ -117,82 +114,18 @@ def audit_access_refused(*, request: HttpRequest, action: str, target: Any) -> A
     )
 
 
-def _seconds_until_unlocked(failures: list, limit: int, window: timedelta) -> int:
-    """Seconds until fewer than `limit` of `failures` (newest first) are inside `window`."""
-    if len(failures) < limit:
-        return 0
-    unlock_at = failures[limit - 1] + window
-    return max(0, math.ceil((unlock_at - timezone.now()).total_seconds()))
-
-
-def login_retry_after(*, username: str, address: str | None) -> int:
-    """Seconds before another login for this username or address is accepted (0: now).
-
-    A successful login clears the account's count; the address count only
-    ages out, so one address cannot probe many accounts.
-    """
-    window = timedelta(seconds=settings.LOGIN_THROTTLE_WINDOW)
-    since = timezone.now() - window
-    failed = AuditEvent.objects.filter(action=AuditEvent.Action.LOGIN_FAILED, created_at__gte=since)
-    username = username.strip().lower()
-    last_success = (
-        AuditEvent.objects.filter(
-            action=AuditEvent.Action.LOGIN, actor_username__iexact=username, created_at__gte=since
-        )
-        .order_by("-created_at")
-        .values_list("created_at", flat=True)
-        .first()
-    )
-    by_user = failed.filter(actor_username=username)
-    if last_success:
-        by_user = by_user.filter(created_at__gt=last_success)
-    limit_user = settings.LOGIN_THROTTLE_MAX_PER_USER
-    wait = _seconds_until_unlocked(
-        list(by_user.order_by("-created_at").values_list("created_at", flat=True)[:limit_user]),
-        limit_user,
-        window,
-    )
-    if address:
-        limit_addr = settings.LOGIN_THROTTLE_MAX_PER_ADDRESS
-        by_address = failed.filter(ip_address=address).order_by("-created_at")
-        wait = max(
-            wait,
-            _seconds_until_unlocked(
-                list(by_address.values_list("created_at", flat=True)[:limit_addr]),
-                limit_addr,
-                window,
-            ),
-        )
-    return wait
-
-
 def login_attempt(*, request: HttpRequest, username: str, password: str) -> User:
-    """Authenticate and log in; raise LoginRefused (401 wrong credentials, 429 throttled)."""
+    """Authenticate and log in; raise LoginRefused (401 wrong credentials, 429 throttled).
+
+    The throttle and the audit of failures live in the authentication backend
+    (accounts.backends), which every way in goes through.
+    """
     username = (username or "").strip()
-    address = client_address(request)
-    wait = login_retry_after(username=username, address=address)
-    if wait:
-        audit_record(
-            action=AuditEvent.Action.LOGIN_THROTTLED,
-            actor_username=username.lower(),
-            request=request,
-        )
-        minutes = max(1, math.ceil(wait / 60))
-        raise LoginRefused(
-            ngettext(
-                "Too many failed login attempts. Try again in %(minutes)d minute.",
-                "Too many failed login attempts. Try again in %(minutes)d minutes.",
-                minutes,
-            )
-            % {"minutes": minutes},
-            status=429,
-            retry_after=wait,
-        )
     user = auth.authenticate(request, username=username, password=password)
     if user is None:
-        audit_record(
-            action=AuditEvent.Action.LOGIN_FAILED, actor_username=username.lower(), request=request
-        )
+        refusal = getattr(request, "login_refusal", None)
+        if refusal is not None:
+            raise LoginRefused(refusal.message, status=429, retry_after=refusal.retry_after)
         raise LoginRefused(_("Invalid username or password."), status=401)
     auth.login(request, user)
     translation.activate(user.preferred_language)

@@ -16,6 +16,7 @@ from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E40
 
 from execution.proxy import proxy_router  # noqa: E402
 from execution.selectors import interface_target  # noqa: E402
+from scriptsmanager.proxies import TrustedProxyHeaders  # noqa: E402
 from scriptsmanager.routing import websocket_urlpatterns  # noqa: E402
 
 # /interfaces/<token>/app/... (HTTP and WebSocket) goes to the script behind the
@@ -29,3 +30,4 @@ application = ProtocolTypeRouter(
         ),
     }
 )
+application = TrustedProxyHeaders(application)

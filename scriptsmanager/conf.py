@@ -5,6 +5,7 @@ start-up with a message naming the variable, instead of surfacing later as a
 confusing runtime error.
 """
 
+import ipaddress
 import os
 import re
 import secrets
@@ -70,6 +71,17 @@ def env_list(name: str, default: list[str]) -> list[str]:
     if raw is None:
         return default
     return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+def env_networks(name: str, default: list[str]) -> list[str]:
+    """Comma-separated IP addresses or CIDR networks, normalised ("10.0.0.0/8")."""
+    networks = []
+    for item in env_list(name, default):
+        try:
+            networks.append(str(ipaddress.ip_network(item, strict=False)))
+        except ValueError:
+            raise _fail(name, item, "IP addresses or networks such as 10.0.0.0/8") from None
+    return networks
 
 
 def env_choice(name: str, default: str, choices: tuple[str, ...]) -> str:

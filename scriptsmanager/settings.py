@@ -21,6 +21,7 @@ from scriptsmanager.conf import (
     env_float,
     env_int,
     env_list,
+    env_networks,
     env_path,
     env_str,
     secret_key_load,
@@ -42,6 +43,8 @@ WEB_WORKERS = env_int("WEB_WORKERS", 1, minimum=1, maximum=32)
 PROXY_HEADERS = env_bool("PROXY_HEADERS", False)
 if PROXY_HEADERS:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# Peers whose X-Forwarded-* headers are believed (scriptsmanager.proxies).
+TRUSTED_PROXIES = env_networks("TRUSTED_PROXIES", ["127.0.0.1", "::1"])
 
 SCRIPT_GROUPS_DIR = env_path(
     "SCRIPT_GROUPS_DIR", BASE_DIR / "app" / "backend" / "script_groups", base=BASE_DIR
@@ -175,7 +178,8 @@ else:
 
 # --- Accounts, sessions, security --------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
-AUTHENTICATION_BACKENDS = ["django.contrib.auth.backends.ModelBackend"]
+# Every login (pages, API, Django admin) is throttled inside authentication.
+AUTHENTICATION_BACKENDS = ["accounts.backends.ThrottledModelBackend"]
 PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.BCryptSHA256PasswordHasher",
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
@@ -208,8 +212,14 @@ SECURE_HSTS_SECONDS = env_int(
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
 
 LOGIN_THROTTLE_WINDOW = env_int("LOGIN_THROTTLE_WINDOW", 900, minimum=1)
-LOGIN_THROTTLE_MAX_PER_USER = env_int("LOGIN_THROTTLE_MAX_PER_USER", 5, minimum=1)
+# LOGIN_THROTTLE_MAX_PER_USER is the older name of the pair limit, still read.
+LOGIN_THROTTLE_MAX_PER_PAIR = env_int(
+    "LOGIN_THROTTLE_MAX_PER_PAIR", env_int("LOGIN_THROTTLE_MAX_PER_USER", 5, minimum=1), minimum=1
+)
 LOGIN_THROTTLE_MAX_PER_ADDRESS = env_int("LOGIN_THROTTLE_MAX_PER_ADDRESS", 20, minimum=1)
+LOGIN_BACKOFF_AFTER = env_int("LOGIN_BACKOFF_AFTER", 10, minimum=1)
+LOGIN_BACKOFF_BASE_SECONDS = env_int("LOGIN_BACKOFF_BASE_SECONDS", 1, minimum=1)
+LOGIN_BACKOFF_MAX_SECONDS = env_int("LOGIN_BACKOFF_MAX_SECONDS", 60, minimum=1)
 
 ADMIN_USERNAME = env_str("ADMIN_USERNAME", "admin")
 ADMIN_EMAIL = env_str("ADMIN_EMAIL", "admin@localhost")

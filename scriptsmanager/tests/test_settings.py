@@ -66,6 +66,12 @@ def _last_line(text: str) -> str:
             {"BACKUP_SCHEDULE_TIME": "25:00"}, "BACKUP_SCHEDULE_TIME", "25:00", id="bad-clock"
         ),
         pytest.param(
+            {"PROXY_HEADERS": "true", "TRUSTED_PROXIES": "127.0.0.1,nginx.local"},
+            "TRUSTED_PROXIES",
+            "nginx.local",
+            id="bad-proxy-address",
+        ),
+        pytest.param(
             {"PORT_RANGE_START": "5300", "PORT_RANGE_END": "5200"},
             "PORT_RANGE_END",
             "5200",
@@ -87,6 +93,35 @@ def test_the_same_environment_without_the_bad_value_passes_the_check(tmp_path):
     result = _manage_check(tmp_path, SECRET_KEY="k" * 50, PORT_RANGE_START="5200")
 
     assert result.returncode == 0, result.stderr
+
+
+def _setting_seen(data_dir: Path, name: str, **variables: str) -> str:
+    result = subprocess.run(
+        [
+            sys.executable,
+            "manage.py",
+            "shell",
+            "-c",
+            f"from django.conf import settings; print(settings.{name})",
+        ],
+        cwd=settings.BASE_DIR,
+        env=_check_env(data_dir, SECRET_KEY="k" * 50, **variables),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    return _last_line(result.stdout)
+
+
+def test_the_older_name_of_the_login_pair_limit_still_sets_it(tmp_path):
+    assert _setting_seen(tmp_path, "LOGIN_THROTTLE_MAX_PER_PAIR") == "5"
+    old = {"LOGIN_THROTTLE_MAX_PER_USER": "7"}
+    assert _setting_seen(tmp_path, "LOGIN_THROTTLE_MAX_PER_PAIR", **old) == "7"
+    both = {**old, "LOGIN_THROTTLE_MAX_PER_PAIR": "3"}
+    assert _setting_seen(tmp_path, "LOGIN_THROTTLE_MAX_PER_PAIR", **both) == "3"
+    networks = {"TRUSTED_PROXIES": "10.1.2.3/16, ::1"}
+    assert _setting_seen(tmp_path, "TRUSTED_PROXIES", **networks) == "['10.1.0.0/16', '::1/128']"
 
 
 # --- SECRET_KEY -----------------------------------------------------------------------------

@@ -80,8 +80,8 @@ class Command(BaseCommand):
                 "--access-log",
                 str(access_log),
             ]
-            if settings.PROXY_HEADERS:
-                web.append("--proxy-headers")
+            # No --proxy-headers: daphne would believe them from any peer;
+            # scriptsmanager.proxies applies them from TRUSTED_PROXIES only.
             web.append("scriptsmanager.asgi:application")
             for number in range(1, workers + 1):
                 commands["web" if workers == 1 else f"web-{number}"] = web
