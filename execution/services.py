@@ -235,28 +235,9 @@ def execution_start(
             tab_session_id=token,
             status=ScriptProcess.Status.STARTING,
         )
-    allocation = None
-    if script.interface:
-        try:
-            allocation = port_allocate(
-                script=script,
-                user=user,
-                project=project,
-                execution=execution,
-                preferred=script.flask_port,
-            )
-        except PortsExhausted:
-            execution.delete()
-            raise LaunchRefused(
-                _(
-                    "No free port is left for script interfaces (range %(start)d–%(end)d). "
-                    "Try again later."
-                )
-                % {"start": settings.PORT_RANGE_START, "end": settings.PORT_RANGE_END},
-                503,
-            ) from None
-    port = allocation.port_number if allocation else None
     try:
+        allocation = _port_take(script=script, user=user, project=project, execution=execution)
+        port = allocation.port_number if allocation else None
         runner, exit_path = _runner_start(
             script=script,
             user=user,
@@ -268,6 +249,8 @@ def execution_start(
             port=port,
             token=token,
         )
+    except LaunchRefused:
+        raise
     except Exception as error:
         # Whatever went wrong (E2BIG, a vanished folder, a full disk...), the
         # run must not stay "starting" holding a port and a place in the limits.
@@ -315,6 +298,33 @@ def execution_start(
     process.refresh_from_db()
     execution.refresh_from_db()
     return Launch(execution=execution, process=process)
+
+
+def _port_take(
+    *, script: Script, user, project: UserProject, execution: ExecutionLog
+) -> PortAllocation | None:
+    """The port of an interface run (None for a run without an interface).
+    Raises LaunchRefused (503), the run deleted, when none is free."""
+    if not script.interface:
+        return None
+    try:
+        return port_allocate(
+            script=script,
+            user=user,
+            project=project,
+            execution=execution,
+            preferred=script.flask_port,
+        )
+    except PortsExhausted:
+        execution.delete()
+        raise LaunchRefused(
+            _(
+                "No free port is left for script interfaces (range %(start)d–%(end)d). "
+                "Try again later."
+            )
+            % {"start": settings.PORT_RANGE_START, "end": settings.PORT_RANGE_END},
+            503,
+        ) from None
 
 
 def _runner_start(

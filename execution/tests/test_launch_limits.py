@@ -250,3 +250,26 @@ def test_a_number_that_does_not_fit_is_refused_naming_the_field(
     assert response.status_code == 400, response.content
     assert [e["field"] for e in response.json()["errors"]] == ["n"]
     assert ExecutionLog.objects.count() == 0 and PortAllocation.objects.count() == 0
+
+
+def test_a_launch_whose_worker_died_before_its_runner_is_ended_later(personas):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from execution.services import ORPHAN_AGE, executions_reconcile
+
+    otto = personas["op_otto"]
+    log = ExecutionLog.objects.create(
+        script_name="x.py", user=otto, username="op_otto", project_name="p"
+    )
+    process = ScriptProcess.objects.create(execution=log, user=otto, tab_session_id="t")
+    # Its launch may still be starting the runner: left alone.
+    executions_reconcile()
+    assert ScriptProcess.objects.get(pk=process.pk).status == "starting"
+    ScriptProcess.objects.filter(pk=process.pk).update(
+        started_at=timezone.now() - ORPHAN_AGE - timedelta(seconds=1)
+    )
+    assert executions_reconcile()["finalized"] == 1
+    assert ScriptProcess.objects.get(pk=process.pk).status == "ended"
+    assert ExecutionLog.objects.get(pk=log.pk).status == "lost"
