@@ -593,6 +593,7 @@ def run_backend(name: str, args) -> dict:
             "SCRIPT_GROUPS_DIR": str(scripts_dir),
             "MAX_CONCURRENT_INTERFACES": str(max(40, args.interfaces * 2)),
             "MAX_INTERFACES_PER_USER": "5",
+            "MAX_CONCURRENT_RUNS": str(max(50, (args.interfaces + args.streams) * 2)),
             # Away from the default 5200-5400, which other runs on this machine use.
             "PORT_RANGE_START": str(port_start),
             "PORT_RANGE_END": str(port_start + 199),

@@ -47,6 +47,10 @@ class ExecutionOut(Schema):
     output_tail: str
 
 
+class RefusalOut(Schema):
+    detail: str
+
+
 class StopIn(Schema):
     execution_id: UUID | None = None
 
@@ -127,11 +131,13 @@ def _stop(request: HttpRequest, script_id: int, execution_id: UUID | None) -> di
 
 @router.post(
     "/scripts/{script_id}/execute",
-    response={200: ExecutionOut, 429: ExecutionOut, 503: ExecutionOut},
+    response={200: ExecutionOut, 429: RefusalOut, 503: RefusalOut, 507: RefusalOut},
 )
 def execute(request: HttpRequest, script_id: int, payload: ExecuteIn):
     """Start the script. Answers once its interface accepts connections (or at
-    once for a script without one); a failed start comes back with status failed."""
+    once for a script without one); a failed start comes back with status failed.
+    Refused with 429 at a limit on running scripts or interfaces, 503 when no
+    port is free, 507 when your logs fill your storage quota."""
     script = catalog_selectors.script_get_visible(user=request.user, script_id=script_id)
     if payload.project_id is not None:
         project = UserProject.objects.filter(pk=payload.project_id, user=request.user).first()

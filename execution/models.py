@@ -109,3 +109,16 @@ class ScriptProcess(models.Model):
     @property
     def is_live(self) -> bool:
         return self.status in (self.Status.STARTING, self.Status.RUNNING, self.Status.STOPPING)
+
+
+class LaunchLock(models.Model):
+    """One row, locked (SELECT ... FOR UPDATE) by every launch while it counts
+    the live runs and creates its own: launches in any worker process then
+    check and take the run limits one at a time."""
+
+    class Meta:
+        verbose_name = _("launch lock")
+        verbose_name_plural = _("launch locks")
+
+    def __str__(self) -> str:
+        return f"launch lock {self.pk}"

@@ -4,10 +4,13 @@ turning them into command-line arguments."""
 import math
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
 SECRET_MASK = "********"  # noqa: S105 (a mask, not a password)
+# Whole numbers a script can take as a signed 64-bit integer (numpy, C, SQL).
+INT_MIN, INT_MAX = -(2**63), 2**63 - 1
 
 
 def _label(parameter: dict) -> str:
@@ -60,16 +63,24 @@ def _value_check(parameter: dict, raw: Any) -> Any:
             raise ValueError(_("Give a number."))
         try:
             number = int(raw) if kind == "int" and not isinstance(raw, float) else float(raw)
+        except OverflowError:
+            # float(10**400): an integer too large for any float.
+            raise ValueError(_("The number is too large.")) from None
         except (TypeError, ValueError):
             raise ValueError(
                 _("Give a whole number.") if kind == "int" else _("Give a number.")
             ) from None
+        if isinstance(number, float) and not math.isfinite(number):
+            raise ValueError(_("Give a finite number."))
         if kind == "int" and isinstance(raw, float) and not raw.is_integer():
             raise ValueError(_("Give a whole number."))
         if kind == "int":
             number = int(number)
-        if isinstance(number, float) and not math.isfinite(number):
-            raise ValueError(_("Give a finite number."))
+            if not INT_MIN <= number <= INT_MAX:
+                raise ValueError(
+                    _("Give a whole number between %(min)d and %(max)d.")
+                    % {"min": INT_MIN, "max": INT_MAX}
+                )
         if "min" in parameter and number < parameter["min"]:
             raise ValueError(_("Must be at least %(min)s.") % {"min": parameter["min"]})
         if "max" in parameter and number > parameter["max"]:
@@ -77,11 +88,24 @@ def _value_check(parameter: dict, raw: Any) -> Any:
         return number
     if not isinstance(raw, str | int | float) or isinstance(raw, bool):
         raise ValueError(_("Give a text."))
-    text = str(raw)
+    try:
+        text = str(raw)
+    except ValueError:  # an integer of more digits than Python converts to text
+        raise ValueError(_("The value is too long.")) from None
     if "\x00" in text:
         raise ValueError(_("The value contains a NUL character."))
-    if len(text) > 100_000:
-        raise ValueError(_("The value is too long."))
+    try:
+        size = len(text.encode("utf-8"))
+    except UnicodeEncodeError:  # a lone surrogate ("\ud800") from JSON
+        raise ValueError(_("The value is not valid text.")) from None
+    # Each value becomes one command-line argument, and the kernel refuses to
+    # start a program with an argument over 128 KiB (MAX_ARG_STRLEN).
+    limit = settings.SCRIPT_PARAMETER_MAX_BYTES
+    if size > limit:
+        raise ValueError(
+            _("The value is %(size)d bytes long; at most %(max)d bytes are allowed.")
+            % {"size": size, "max": limit}
+        )
     if kind == "select" and text not in parameter["options"]:
         raise ValueError(
             _("Choose one of: %(options)s.") % {"options": ", ".join(parameter["options"])}

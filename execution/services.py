@@ -26,18 +26,20 @@ import psutil
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from accounts.models import AuditEvent
 from accounts.services import audit_record
 from catalog.conda import EnvironmentUnavailable, environment_resolve
 from catalog.models import Script
-from execution.models import PortAllocation, ScriptProcess
+from execution.models import LaunchLock, PortAllocation, ScriptProcess
 from execution.parameters import parameters_argv, parameters_masked, parameters_validate
 from execution.ports import PortsExhausted, port_allocate, port_release
 from logs.models import ExecutionLog
-from logs.services import log_record_write
+from logs.services import log_record_write, storage_used
 from projects.models import UserProject
 from projects.services import path_segment, project_data_dir_ensure, project_ensure_default
 
@@ -53,6 +55,10 @@ PRIVATE_ENVIRONMENT = (
     "DJANGO_SETTINGS_MODULE",
 )
 LIVE = (ScriptProcess.Status.STARTING, ScriptProcess.Status.RUNNING, ScriptProcess.Status.STOPPING)
+# A launch needs far less than this between creating its rows and starting its
+# runner (or taking a port and starting it): older rows without a runner, and
+# ports without a live run, were left by a worker that died meanwhile.
+ORPHAN_AGE = timedelta(seconds=60)
 
 
 class LaunchRefused(Exception):
@@ -107,19 +113,73 @@ def _reap_in_background(process: subprocess.Popen) -> None:
     threading.Thread(target=process.wait, name=f"reap-{process.pid}", daemon=True).start()
 
 
-def _interface_limits_check(user) -> None:
-    live = ScriptProcess.objects.filter(status__in=LIVE, has_interface=True)
-    if live.count() >= settings.MAX_CONCURRENT_INTERFACES:
+def _launch_limits_take(*, user, interface: bool) -> None:
+    """Raise LaunchRefused (429) when the run would pass a limit on live runs.
+
+    Call it inside the transaction that creates the run's ScriptProcess: the
+    launch lock it takes is held until that transaction ends, so concurrent
+    launches (in any worker process) count one after the other and each sees
+    the runs created before it. (On SQLite the IMMEDIATE transaction already
+    serialises them; the row lock does it on PostgreSQL.)
+    """
+    LaunchLock.objects.select_for_update().get_or_create(pk=1)
+    live = ScriptProcess.objects.filter(status__in=LIVE)
+    if interface:
+        interfaces = live.filter(has_interface=True)
+        if interfaces.count() >= settings.MAX_CONCURRENT_INTERFACES:
+            raise LaunchRefused(
+                _("The server already runs %(n)d interfaces, its limit. Close one and try again.")
+                % {"n": settings.MAX_CONCURRENT_INTERFACES},
+                429,
+            )
+        if interfaces.filter(user=user).count() >= settings.MAX_INTERFACES_PER_USER:
+            raise LaunchRefused(
+                _("You already have %(n)d interfaces open, your limit. Close one and try again.")
+                % {"n": settings.MAX_INTERFACES_PER_USER},
+                429,
+            )
+    limit = settings.MAX_CONCURRENT_RUNS
+    if live.count() >= limit:
         raise LaunchRefused(
-            _("The server already runs %(n)d interfaces, its limit. Close one and try again.")
-            % {"n": settings.MAX_CONCURRENT_INTERFACES},
+            ngettext(
+                "The server already runs %(n)d script, its limit. "
+                "Wait for it to end or stop it, then try again.",
+                "The server already runs %(n)d scripts, its limit. "
+                "Wait for one to end or stop one, then try again.",
+                limit,
+            )
+            % {"n": limit},
             429,
         )
-    if live.filter(user=user).count() >= settings.MAX_INTERFACES_PER_USER:
+    limit = settings.MAX_RUNS_PER_USER
+    if live.filter(user=user).count() >= limit:
         raise LaunchRefused(
-            _("You already have %(n)d interfaces open, your limit. Close one and try again.")
-            % {"n": settings.MAX_INTERFACES_PER_USER},
+            ngettext(
+                "You already have %(n)d script running, your limit. "
+                "Wait for it to end or stop it, then try again.",
+                "You already have %(n)d scripts running, your limit. "
+                "Wait for one to end or stop one, then try again.",
+                limit,
+            )
+            % {"n": limit},
             429,
+        )
+
+
+def _log_quota_check(user) -> None:
+    """Raise LaunchRefused (507) when the user's logs fill their quota: a new
+    run would only add to them. 507 Insufficient Storage rather than 429: the
+    refusal lasts until logs are deleted, retrying later does not help."""
+    used = storage_used(user=user)
+    quota = settings.LOG_STORAGE_QUOTA_MB * 1024 * 1024
+    if used >= quota:
+        raise LaunchRefused(
+            _(
+                "Your logs use %(used)s of your %(quota)s quota. "
+                "Delete old logs on the Logs page to run scripts again."
+            )
+            % {"used": filesizeformat(used), "quota": filesizeformat(quota)},
+            507,
         )
 
 
@@ -130,8 +190,9 @@ def execution_start(
     interface, wait until it accepts connections.
 
     Raises PermissionDenied, ValidationError (bad parameters or environment,
-    naming each field) or LaunchRefused (limits, ports). A script that exits or
-    never listens comes back as a launch whose execution has status failed.
+    naming each field) or LaunchRefused (limits, log quota, ports). A script
+    that cannot be started, exits or never listens comes back as a launch
+    whose execution has status failed, with the reason, and holds no port.
     """
     if not script.is_runnable_by(user):
         raise PermissionDenied(_("You cannot run this script."))
@@ -144,26 +205,110 @@ def execution_start(
         project = project_ensure_default(user=user, group=script.group)
     elif project.user_id != user.pk or project.group_id != script.group_id:
         raise ValidationError({"project_id": _("No such project for this script's group.")})
-    if script.interface:
-        _interface_limits_check(user)
+    _log_quota_check(user)
 
     data_dir = project_data_dir_ensure(project)
     token = secrets.token_urlsafe(24)
-    execution = ExecutionLog.objects.create(
-        script=script,
-        script_name=script.filename,
-        user=user,
-        username=user.username,
-        project=project,
-        project_name=project.name,
-        session_id=token if script.interface else "",
-        parameters=parameters_masked(script.parameters, values),
-        conda_environment=script.effective_environment,
-        python_executable=str(python),
-        tags=",".join(script.tags),
-    )
+    with transaction.atomic():
+        _launch_limits_take(user=user, interface=script.interface)
+        execution = ExecutionLog.objects.create(
+            script=script,
+            script_name=script.filename,
+            user=user,
+            username=user.username,
+            project=project,
+            project_name=project.name,
+            session_id=token if script.interface else "",
+            parameters=parameters_masked(script.parameters, values),
+            conda_environment=script.effective_environment,
+            python_executable=str(python),
+            tags=",".join(script.tags),
+        )
+        # Created now, before its runner exists, so that it counts against the
+        # limits from the moment they are checked; runner_pid stays empty until
+        # the runner has started (executions_reconcile leaves it be meanwhile).
+        process = ScriptProcess.objects.create(
+            execution=execution,
+            script=script,
+            user=user,
+            has_interface=script.interface,
+            tab_session_id=token,
+            status=ScriptProcess.Status.STARTING,
+        )
     try:
-        allocation = port_allocate(
+        allocation = _port_take(script=script, user=user, project=project, execution=execution)
+        port = allocation.port_number if allocation else None
+        runner, exit_path = _runner_start(
+            script=script,
+            user=user,
+            project=project,
+            execution=execution,
+            python=python,
+            data_dir=data_dir,
+            values=values,
+            port=port,
+            token=token,
+        )
+    except LaunchRefused:
+        raise
+    except Exception as error:
+        # Whatever went wrong (E2BIG, a vanished folder, a full disk...), the
+        # run must not stay "starting" holding a port and a place in the limits.
+        logger.exception("Could not start execution %s", execution.execution_uuid)
+        _start_failed(process=process, error=error)
+        return Launch(
+            execution=ExecutionLog.objects.get(pk=execution.pk),
+            process=ScriptProcess.objects.get(pk=process.pk),
+        )
+    _reap_in_background(runner)
+    try:
+        runner_started = psutil.Process(runner.pid).create_time()
+    except psutil.Error:
+        runner_started = None
+    execution.status = ExecutionLog.Status.RUNNING
+    execution.save()
+    adopted = ScriptProcess.objects.filter(
+        pk=process.pk, status=ScriptProcess.Status.STARTING
+    ).update(
+        runner_pid=runner.pid,
+        runner_started=runner_started,
+        flask_port=port,
+        exit_file=str(exit_path),
+        status=ScriptProcess.Status.STARTING if script.interface else ScriptProcess.Status.RUNNING,
+    )
+    if not adopted:
+        # Stopped before its runner existed: nobody else can stop this runner.
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(runner.pid, signal.SIGTERM)
+    if allocation is not None:
+        PortAllocation.objects.filter(
+            pk=allocation.pk, status=PortAllocation.Status.ALLOCATED
+        ).update(status=PortAllocation.Status.ACTIVE, process_id=runner.pid)
+    project.last_accessed = timezone.now()
+    project.save(update_fields=["last_accessed"])
+    audit_record(
+        action=AuditEvent.Action.EXECUTION_STARTED,
+        actor=user,
+        target=script,
+        details={"execution": str(execution.execution_uuid), "port": port},
+    )
+    process.refresh_from_db()
+    if script.interface and adopted:
+        _readiness_wait(process, runner)
+    process.refresh_from_db()
+    execution.refresh_from_db()
+    return Launch(execution=execution, process=process)
+
+
+def _port_take(
+    *, script: Script, user, project: UserProject, execution: ExecutionLog
+) -> PortAllocation | None:
+    """The port of an interface run (None for a run without an interface).
+    Raises LaunchRefused (503), the run deleted, when none is free."""
+    if not script.interface:
+        return None
+    try:
+        return port_allocate(
             script=script,
             user=user,
             project=project,
@@ -180,6 +325,23 @@ def execution_start(
             % {"start": settings.PORT_RANGE_START, "end": settings.PORT_RANGE_END},
             503,
         ) from None
+
+
+def _runner_start(
+    *,
+    script: Script,
+    user,
+    project: UserProject,
+    execution: ExecutionLog,
+    python: Path,
+    data_dir: Path,
+    values: dict,
+    port: int | None,
+    token: str,
+) -> tuple[subprocess.Popen, Path]:
+    """Start the runner with the script's command line: the runner and the
+    exit file it will write. Raises whatever creating the log files or the
+    process raises (OSError mostly)."""
     stdout_path, stderr_path, exit_path = _log_paths(execution, user.username)
     argv = [
         str(python),
@@ -188,8 +350,9 @@ def execution_start(
         str(data_dir),
         "--user-level",
         user.user_level,
+        # The contract always passes --port; 0 says "no interface, no port".
         "--port",
-        str(allocation.port_number),
+        str(port or 0),
         "--project-id",
         str(project.pk),
         "--project-name",
@@ -224,7 +387,8 @@ def execution_start(
     logs_root = Path(settings.LOGS_DIR)
     execution.stdout_path = str(stdout_path.relative_to(logs_root))
     execution.stderr_path = str(stderr_path.relative_to(logs_root))
-    execution.flask_port = allocation.port_number
+    execution.flask_port = port
+    execution.save(update_fields=["stdout_path", "stderr_path", "flask_port", "last_updated"])
     with stdout_path.open("wb") as out, stderr_path.open("wb") as err:
         runner = subprocess.Popen(
             runner_argv,
@@ -235,41 +399,31 @@ def execution_start(
             env=_script_environment(execution=execution, token=token),
             start_new_session=True,
         )
-    _reap_in_background(runner)
+    return runner, exit_path
+
+
+def _start_failed(*, process: ScriptProcess, error: Exception) -> None:
+    """Record a run whose runner could not be started: failed, with the reason,
+    its port released."""
+    now = timezone.now()
+    with transaction.atomic():
+        ScriptProcess.objects.filter(pk=process.pk).update(
+            status=ScriptProcess.Status.ENDED,
+            stop_reason=ScriptProcess.StopReason.FAILED_START,
+            ended_at=now,
+        )
+        execution = ExecutionLog.objects.select_for_update().get(pk=process.execution_id)
+        execution.status = ExecutionLog.Status.FAILED
+        execution.stop_reason = ScriptProcess.StopReason.FAILED_START
+        execution.debug_output = _("The script could not be started: %(error)s") % {"error": error}
+        execution.end_time = now
+        execution.duration_seconds = (now - execution.start_time).total_seconds()
+        execution.save()
+        port_release(execution=execution)
     try:
-        runner_started = psutil.Process(runner.pid).create_time()
-    except psutil.Error:
-        runner_started = None
-    execution.status = ExecutionLog.Status.RUNNING
-    execution.save()
-    process = ScriptProcess.objects.create(
-        execution=execution,
-        script=script,
-        user=user,
-        runner_pid=runner.pid,
-        runner_started=runner_started,
-        flask_port=allocation.port_number,
-        has_interface=script.interface,
-        tab_session_id=token,
-        exit_file=str(exit_path),
-        status=ScriptProcess.Status.STARTING if script.interface else ScriptProcess.Status.RUNNING,
-    )
-    PortAllocation.objects.filter(pk=allocation.pk).update(
-        status=PortAllocation.Status.ACTIVE, process_id=runner.pid
-    )
-    project.last_accessed = timezone.now()
-    project.save(update_fields=["last_accessed"])
-    audit_record(
-        action=AuditEvent.Action.EXECUTION_STARTED,
-        actor=user,
-        target=script,
-        details={"execution": str(execution.execution_uuid), "port": allocation.port_number},
-    )
-    if script.interface:
-        _readiness_wait(process, runner)
-    process.refresh_from_db()
-    execution.refresh_from_db()
-    return Launch(execution=execution, process=process)
+        log_record_write(execution)
+    except OSError:
+        logger.exception("Could not write the log of execution %s", execution.execution_uuid)
 
 
 def _port_accepts(port: int) -> bool:
@@ -376,7 +530,8 @@ def execution_finalize(*, process: ScriptProcess) -> ExecutionLog | None:
         return None
     exit_info: dict = {}
     try:
-        exit_info = json.loads(Path(process.exit_file).read_text())
+        if process.exit_file:  # empty: the runner never started
+            exit_info = json.loads(Path(process.exit_file).read_text())
     except (OSError, ValueError):
         exit_info = {}
     with transaction.atomic():
@@ -443,6 +598,8 @@ def execution_finalize(*, process: ScriptProcess) -> ExecutionLog | None:
 
 def _script_state(process: ScriptProcess) -> dict:
     """The runner's state file: the script's own pid and start time."""
+    if not process.exit_file:
+        return {}
     try:
         return json.loads(Path(f"{process.exit_file}.state").read_text())
     except (OSError, ValueError):
@@ -478,6 +635,8 @@ def executions_reconcile(*, now=None) -> dict[str, int]:
     for process in ScriptProcess.objects.filter(status__in=LIVE).select_related(
         "execution", "script"
     ):
+        if process.runner_pid is None and process.started_at > now - ORPHAN_AGE:
+            continue  # its launch has not started the runner yet
         if not runner_alive(process):
             if execution_finalize(process=process):
                 counts["finalized"] += 1
@@ -489,7 +648,7 @@ def executions_reconcile(*, now=None) -> dict[str, int]:
     orphans = PortAllocation.objects.exclude(status=PortAllocation.Status.RELEASED).exclude(
         execution__process__status__in=LIVE
     )
-    orphans = orphans.filter(allocated_at__lt=now - timedelta(seconds=60))
+    orphans = orphans.filter(allocated_at__lt=now - ORPHAN_AGE)
     counts["ports_released"] = orphans.update(
         status=PortAllocation.Status.RELEASED, released_at=now
     )

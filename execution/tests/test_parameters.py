@@ -108,3 +108,47 @@ def test_a_value_starting_with_a_dash_stays_a_value():
 def test_secrets_are_masked_for_storage():
     masked = parameters_masked(DECLARED, {"title": "t", "token": "s3cret"})
     assert masked == {"title": "t", "token": SECRET_MASK}
+
+
+@pytest.mark.parametrize(
+    ("declared", "value"),
+    [
+        ({"name": "n", "type": "float"}, 10**400),
+        ({"name": "n", "type": "float"}, "1e400"),
+        ({"name": "n", "type": "float"}, -(10**400)),
+        ({"name": "n", "type": "int"}, 10**400),
+        ({"name": "n", "type": "int"}, str(2**63)),
+        ({"name": "n", "type": "int"}, -(2**63) - 1),
+        ({"name": "n", "type": "int"}, 1e300),
+        ({"name": "n", "type": "string"}, 10**5000),
+    ],
+    ids=["float-huge-int", "float-inf", "float-minus-huge", "int-huge", "int-2**63",
+         "int-below-64-bit", "int-huge-float", "string-of-5000-digits"],
+)  # fmt: skip
+def test_a_number_that_does_not_fit_is_named(declared, value):
+    with pytest.raises(ValidationError) as error:
+        parameters_validate([declared], {"n": value})
+    assert list(error.value.message_dict) == ["n"]
+
+
+def test_64_bit_integers_are_accepted():
+    declared = [{"name": "n", "type": "int"}]
+    assert parameters_validate(declared, {"n": str(2**63 - 1)}) == {"n": 2**63 - 1}
+    assert parameters_validate(declared, {"n": -(2**63)}) == {"n": -(2**63)}
+
+
+def test_values_are_limited_in_bytes_not_characters(settings):
+    settings.SCRIPT_PARAMETER_MAX_BYTES = 8
+    declared = [{"name": "t", "type": "text"}]
+    assert parameters_validate(declared, {"t": "abcdefgh"}) == {"t": "abcdefgh"}
+    with pytest.raises(ValidationError) as error:
+        parameters_validate(declared, {"t": "ééééé"})  # 5 characters, 10 bytes
+    assert error.value.message_dict["t"] == [
+        "The value is 10 bytes long; at most 8 bytes are allowed."
+    ]
+
+
+def test_a_lone_surrogate_is_refused():
+    with pytest.raises(ValidationError) as error:
+        parameters_validate([{"name": "t", "type": "string"}], {"t": "a\ud800b"})
+    assert list(error.value.message_dict) == ["t"]

@@ -141,7 +141,8 @@ def parse_args(
     ``args.data_dir`` is returned as an absolute ``Path`` (not created here),
     or None when ``interface`` is False and it was not given: a script without
     a web interface accepts ``--data-dir`` and ``--port`` but does not need
-    them, so it can also be run by hand. Unknown arguments - for example a
+    them, so it can also be run by hand; the manager runs it with
+    ``--port 0`` (it takes no port). Unknown arguments - for example a
     parameter the manager knows about but this version of the script does
     not - are reported on stderr and ignored rather than aborting the run.
     """
