@@ -147,10 +147,12 @@ def _legacy_record(log: ExecutionLog) -> Path | None:
     from logs.services import log_file_path
 
     path = log_file_path(log)
+    if path is None:
+        return None
     try:
         with path.open("rb") as handle:
             start = handle.read(len(LEGACY_RECORD_START))
-    except (AttributeError, OSError):
+    except OSError:
         return None
     return path if start == LEGACY_RECORD_START else None
 
