@@ -4,22 +4,34 @@ reports how it ended.
 The manager starts it as
 
     python -I -S runner.py --exit-file PATH [--timeout S] [--grace S]
-        [--memory-mb MB] [--cpu-seconds S] [--cwd DIR] -- PYTHON SCRIPT ARGS...
+        [--memory-mb MB] [--cpu-seconds S] [--output-limit-mb MB] [--cwd DIR]
+        -- PYTHON SCRIPT ARGS...
 
 in a new session, with stdout and stderr already pointing at the execution's
-log files and the script's environment already prepared; the script inherits
-all three unchanged. The runner makes itself a child subreaper (Linux), so
-descendants that double-fork or call setsid are re-parented to it: it reaps
-them, and stops them when the script ends, when the runner gets SIGTERM,
-SIGINT or SIGHUP ("terminated") or when the timeout passes ("timeout"):
-SIGTERM to the whole tree, SIGKILL to whatever is left after the grace period.
+log files and the script's environment already prepared. Without an output
+limit the script inherits all three unchanged. With one, the script writes to
+two pipes that the runner copies into those files (splice, no copy through
+user space) until stdout and stderr together reach the limit; past it the
+runner discards what comes (so a script shutting down never blocks on a full
+pipe), says so on stderr and stops the tree ("output_limit"). The files thus
+never exceed the limit, whatever the script's speed; watching the files'
+sizes instead would let a fast writer overshoot by its speed times the
+polling interval, and RLIMIT_FSIZE would also cap the data files the script
+writes and kill it with SIGXFSZ without saying why.
+
+The runner makes itself a child subreaper (Linux), so descendants that
+double-fork or call setsid are re-parented to it: it reaps them, and stops
+them when the script ends, when the runner gets SIGTERM, SIGINT or SIGHUP
+("terminated"), when the timeout passes ("timeout") or when the output passes
+its limit ("output_limit"): SIGTERM to the whole tree, SIGKILL to whatever is
+left after the grace period.
 
 Files (both written atomically; PATH is --exit-file):
 - PATH.state, as soon as the script runs: {"runner_pid", "script_pid", "started_at"}.
 - PATH, once every process of the tree is gone: {"runner_pid", "script_pid",
   "started_at", "ended_at", "exit_code" (null when killed by a signal), "signal",
-  "reason" ("exited" | "timeout" | "terminated" | "start_failed"), "subreaper",
-  "killed_after_grace"} plus "error" when something went wrong.
+  "reason" ("exited" | "timeout" | "terminated" | "output_limit" | "start_failed"),
+  "subreaper", "killed_after_grace"} plus "error" when something went wrong.
 
 Exit status: 0 once the exit file is written, 127 when the script could not be
 started (exit file written too), 1 when the exit file could not be written,
@@ -29,6 +41,7 @@ Standard library only, and only what is needed: it runs with -I -S before
 every script, so its start-up time is every script's.
 """
 
+import errno
 import os
 import select
 import signal
@@ -53,6 +66,8 @@ RESCAN_SECONDS = 0.25
 # After SIGKILL only processes stuck in the kernel (uninterruptible sleep)
 # survive; the exit file must not wait for them forever.
 KILL_WAIT_SECONDS = 10.0
+# Bytes moved from an output pipe per system call.
+PUMP_CHUNK = 1 << 16
 
 
 def diagnose(message: str) -> None:
@@ -71,6 +86,7 @@ class Options:
     grace: float = 5.0
     memory_mb: int = 0
     cpu_seconds: int = 0
+    output_limit_mb: int = 0
     cwd: str | None = None
 
 
@@ -82,6 +98,7 @@ _OPTION_TYPES = {
     "--grace": float,
     "--memory-mb": int,
     "--cpu-seconds": int,
+    "--output-limit-mb": int,
     "--cwd": str,
 }
 
@@ -284,6 +301,12 @@ class Runner:
         self.killed_after_grace = False
         self.errors: list[str] = []
         self._wake_read, self._wake_write = os.pipe()
+        # With an output limit: {pipe read end: the runner's fd it is copied to}.
+        self.streams: dict[int, int] = {}
+        self.output_left = options.output_limit_mb * 1024 * 1024
+        self.output_exceeded = False
+        self.output_broken = False
+        self._splice = hasattr(os, "splice")
 
     # Signals --------------------------------------------------------------
 
@@ -307,17 +330,85 @@ class Runner:
             signal.signal(signal.SIGCHLD, lambda signum, frame: None)
 
     def sleep(self, seconds: float) -> None:
-        """Wait up to `seconds`, returning early when any handled signal arrives."""
+        """Wait up to `seconds`, returning early when any handled signal
+        arrives or the script writes output (which is then copied)."""
         try:
-            ready, _, _ = select.select([self._wake_read], [], [], max(0.0, seconds))
+            ready, _, _ = select.select([self._wake_read, *self.streams], [], [], max(0.0, seconds))
         except InterruptedError:
             return
-        if ready:
+        for fd in ready:
+            if fd != self._wake_read:
+                self.stream_pump(fd)
+                continue
             try:
                 while os.read(self._wake_read, 512):
                     pass
             except (BlockingIOError, InterruptedError):
                 pass
+
+    # Output (only with an output limit) -------------------------------------
+
+    def _move(self, source: int, target: int, count: int) -> int:
+        """Up to `count` bytes from the pipe `source` to `target`; 0 at end of file."""
+        if self._splice:
+            try:
+                return os.splice(source, target, count, flags=os.SPLICE_F_NONBLOCK)
+            except OSError as error:
+                # A target splice cannot write to (opened with O_APPEND, a
+                # terminal): copy through user space from now on.
+                if error.errno not in (errno.EINVAL, errno.ENOSYS):
+                    raise
+                self._splice = False
+        data = memoryview(os.read(source, count))
+        size = len(data)
+        while data:
+            data = data[os.write(target, data) :]
+        return size
+
+    def stream_pump(self, source: int) -> None:
+        """Copy what the pipe holds to its file while the output limit allows,
+        discard it past the limit; close the pipe at end of file. A bounded
+        number of rounds, so that signals and the deadline are still seen."""
+        target = self.streams[source]
+        for _ in range(16):
+            try:
+                if self.output_left > 0 and not self.output_broken:
+                    moved = self._move(source, target, min(PUMP_CHUNK, self.output_left))
+                    self.output_left -= moved
+                else:
+                    moved = len(os.read(source, PUMP_CHUNK))
+                    if moved and not self.output_broken and not self.output_exceeded:
+                        self.output_exceeded = True
+                        diagnose(
+                            f"output limit of {self.options.output_limit_mb} MiB reached: "
+                            "the rest of the output is discarded and the script is stopped"
+                        )
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError as error:
+                # The file takes no more (disk full...): keep reading, so the
+                # script never blocks on a full pipe, and say why output is missing.
+                self.output_broken = True
+                self.errors.append(f"cannot write the output: {error}")
+                diagnose(self.errors[-1])
+                continue
+            if moved == 0:
+                os.close(source)
+                del self.streams[source]
+                return
+
+    def streams_drain(self) -> None:
+        """Copy what is left in the pipes once the tree is gone, without
+        waiting for a process that survived SIGKILL and still holds one."""
+        while self.streams:
+            ready, _, _ = select.select(list(self.streams), [], [], 0)
+            if not ready:
+                break
+            for fd in ready:
+                self.stream_pump(fd)
+        for fd in self.streams:
+            os.close(fd)
+        self.streams.clear()
 
     # Children -------------------------------------------------------------
 
@@ -464,27 +555,48 @@ class Runner:
             cpu_seconds=self.options.cpu_seconds,
             libc=self.libc,
         )
+        stdout = stderr = None
+        if self.options.output_limit_mb > 0:
+            out_read, stdout = os.pipe()
+            err_read, stderr = os.pipe()
+            os.set_blocking(out_read, False)
+            os.set_blocking(err_read, False)
+            self.streams = {out_read: 1, err_read: 2}
         try:
             # Its own process group: killpg reaches it and its plain children
             # without touching the runner.
             self.script = subprocess.Popen(
-                self.command, cwd=self.options.cwd, process_group=0, preexec_fn=preexec
+                self.command,
+                cwd=self.options.cwd,
+                process_group=0,
+                preexec_fn=preexec,
+                stdout=stdout,
+                stderr=stderr,
             )
         except (OSError, subprocess.SubprocessError, ValueError) as error:
             self.errors.append(f"cannot start {self.command[0]}: {error}")
             diagnose(self.errors[-1])
             return False
+        finally:
+            # Only the script's tree may hold the write ends: end of file then
+            # means that all of it is gone.
+            for fd in (stdout, stderr):
+                if fd is not None:
+                    os.close(fd)
         self.script_pid = self.script.pid
         return True
 
     def supervise(self) -> str:
-        """Reap children until the script ends, a stop is requested or the
-        timeout passes; why it ended ("exited", "terminated" or "timeout")."""
+        """Reap children until the script ends, a stop is requested, the
+        timeout passes or the output passes its limit; why it ended
+        ("exited", "terminated", "timeout" or "output_limit")."""
         deadline = None
         if self.options.timeout > 0:
             deadline = time.monotonic() + self.options.timeout
         while True:
             self.reap()
+            if self.output_exceeded:
+                return "output_limit"
             if self.script_status is not None:
                 return "exited"
             if self.stop_requested:
@@ -503,6 +615,7 @@ class Runner:
             # Stopped before anything started: there is nothing to clean up.
             return 0 if self.exit_file_write("terminated") else 1
         if not self.start():
+            self.streams_drain()
             self.exit_file_write("start_failed")
             return 127
         self.state_file_write()
@@ -519,6 +632,14 @@ class Runner:
         except Exception as error:
             self.errors.append(f"runner failure while stopping the tree: {error!r}")
             diagnose(self.errors[-1])
+        try:
+            self.streams_drain()
+        except OSError as error:
+            self.errors.append(f"runner failure while copying the output: {error!r}")
+            diagnose(self.errors[-1])
+        if reason == "exited" and self.output_exceeded:
+            # Its last output came after the script itself had ended.
+            reason = "output_limit"
         return 0 if self.exit_file_write(reason) else 1
 
 

@@ -38,7 +38,7 @@ from catalog.models import Script
 from execution.models import LaunchLock, PortAllocation, ScriptProcess
 from execution.parameters import parameters_argv, parameters_masked, parameters_validate
 from execution.ports import PortsExhausted, port_allocate, port_release
-from logs.models import ExecutionLog
+from logs.models import STOP_REASON_OUTPUT_LIMIT, ExecutionLog
 from logs.services import log_record_write, storage_used
 from projects.models import UserProject
 from projects.services import path_segment, project_data_dir_ensure, project_ensure_default
@@ -379,6 +379,8 @@ def _runner_start(
         str(settings.SCRIPT_MEMORY_LIMIT_MB),
         "--cpu-seconds",
         str(settings.SCRIPT_CPU_LIMIT_SECONDS),
+        "--output-limit-mb",
+        str(settings.SCRIPT_OUTPUT_LIMIT_MB),
         "--cwd",
         str(script.group.path),
         "--",
@@ -555,6 +557,13 @@ def execution_finalize(*, process: ScriptProcess) -> ExecutionLog | None:
         elif reason == "timeout":
             execution.status = ExecutionLog.Status.TERMINATED
             stop_reason = ScriptProcess.StopReason.TIMEOUT
+        elif reason == "output_limit":
+            execution.status = ExecutionLog.Status.TERMINATED
+            stop_reason = STOP_REASON_OUTPUT_LIMIT
+            execution.debug_output = _(
+                "The output reached the limit of %(mib)d MiB: the rest was discarded "
+                "and the run was stopped."
+            ) % {"mib": settings.SCRIPT_OUTPUT_LIMIT_MB}
         elif reason == "terminated":
             execution.status = (
                 ExecutionLog.Status.FAILED

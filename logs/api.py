@@ -5,19 +5,18 @@ Another user's log answers 404, exactly like a missing one, and the attempt is
 audited.
 """
 
-import csv
-import io
-import json
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
 from uuid import UUID
 
+from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db.models.functions import Right
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http.response import HttpResponseBase
 from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema
 from ninja.errors import HttpError
@@ -27,13 +26,15 @@ from pydantic import ValidationError as PydanticValidationError
 from accounts.levels import Level, require_level
 from accounts.models import AuditEvent
 from accounts.services import audit_access_refused, audit_record
-from logs import selectors, services
+from logs import exports, selectors, services
 from logs.models import ExecutionLog, LogFilterPreset
-from logs.pdf import logs_pdf
 
 router = Router(tags=["logs"])
 MAX_CHUNK = 1 << 20
 COUNT_CAP = 10_000
+# Up to 1000 logs in one export: their database copies of the output (up to
+# OUTPUT_DB_LIMIT_BYTES each) are loaded only for a log that lost its files.
+EXPORT_DEFERRED = ("output", "error_output")
 
 
 class LogPagination(PageNumberPagination):
@@ -175,92 +176,32 @@ def _get_log(request: HttpRequest, execution_id: UUID, *, everyone: bool = True)
     return log
 
 
-def log_document(log: ExecutionLog) -> dict:
-    """The specification's log content structure."""
-    return {
-        "execution_id": str(log.execution_uuid),
-        "script_id": log.script_id,
-        "script_name": log.script_name,
-        "user_id": log.user_id,
-        "username": log.username,
-        "project_id": log.project_id,
-        "project_name": log.project_name,
-        "execution_start": log.start_time.isoformat() if log.start_time else None,
-        "execution_end": log.end_time.isoformat() if log.end_time else None,
-        "duration_seconds": log.duration_seconds,
-        "status": log.status,
-        "stop_reason": log.stop_reason,
-        "exit_code": log.exit_code,
-        "parameters": log.parameters,
-        "environment": {
-            "conda_env": log.conda_environment,
-            "python": log.python_executable,
-            "flask_port": log.flask_port,
-        },
-        "output": {
-            "stdout": log.output,
-            "stderr": log.error_output,
-            "debug": log.debug_output,
-            "truncated": log.output_truncated,
-        },
-        "session_info": {"browser_session": log.session_id},
-    }
+class ExportResponse(StreamingHttpResponse):
+    """A download streamed chunk by chunk from a synchronous iterator. Under
+    ASGI Django would first list() such an iterator, holding the whole export
+    in memory: here each chunk is pulled in a worker thread, one at a time."""
+
+    async def __aiter__(self):
+        chunks = iter(self.streaming_content)
+        while (chunk := await sync_to_async(next)(chunks, None)) is not None:
+            yield chunk
 
 
-CSV_COLUMNS = (
-    "execution_id", "script_name", "username", "project_name", "status", "stop_reason",
-    "execution_start", "execution_end", "duration_seconds", "exit_code", "parameters",
-    "stdout", "stderr",
-)  # fmt: skip
+EXPORTS = {
+    "txt": (exports.logs_text_chunks, "text/plain; charset=utf-8"),
+    "json": (exports.logs_json_chunks, "application/json"),
+    "csv": (exports.logs_csv_chunks, "text/csv; charset=utf-8"),
+}
 
 
-def logs_csv(logs: list[ExecutionLog]) -> str:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(CSV_COLUMNS)
-    for log in logs:
-        doc = log_document(log)
-        writer.writerow(
-            [
-                doc["execution_id"], doc["script_name"], doc["username"], doc["project_name"],
-                doc["status"], doc["stop_reason"], doc["execution_start"], doc["execution_end"],
-                doc["duration_seconds"], doc["exit_code"], json.dumps(doc["parameters"]),
-                doc["output"]["stdout"], doc["output"]["stderr"],
-            ]
-        )  # fmt: skip
-    return buffer.getvalue()
-
-
-def _text_record(log: ExecutionLog) -> bytes:
-    path = services.log_file_path(log)
-    if path is not None and path.exists() and log.is_final:
-        return path.read_bytes()
-    doc = log_document(log)
-    return (
-        f"===== CONTEXT =====\n{json.dumps({k: doc[k] for k in doc if k != 'output'}, indent=2)}\n"
-        f"===== STDOUT =====\n{log.output}\n===== STDERR =====\n{log.error_output}\n"
-        f"===== DEBUG =====\n{log.debug_output}\n"
-    ).encode()
-
-
-def _export(logs: list[ExecutionLog], fmt: str, name: str) -> HttpResponse:
-    if fmt == "json":
-        body = json.dumps(
-            [log_document(log) for log in logs] if len(logs) != 1 else log_document(logs[0]),
-            indent=2,
-            ensure_ascii=False,
-        ).encode()
-        content_type = "application/json"
-    elif fmt == "csv":
-        body = logs_csv(logs).encode()
-        content_type = "text/csv; charset=utf-8"
-    elif fmt == "pdf":
-        body = logs_pdf(logs, [log_document(log) for log in logs])
-        content_type = "application/pdf"
+def _export(logs: list[ExecutionLog], fmt: str, name: str) -> HttpResponseBase:
+    if fmt == "pdf":
+        response: HttpResponseBase = HttpResponse(
+            exports.logs_pdf_bytes(logs), content_type="application/pdf"
+        )
     else:
-        body = b"\n".join(_text_record(log) for log in logs)
-        content_type = "text/plain; charset=utf-8"
-    response = HttpResponse(body, content_type=content_type)
+        chunks, content_type = EXPORTS[fmt]
+        response = ExportResponse(chunks(logs), content_type=content_type)
     response["Content-Disposition"] = f'attachment; filename="{name}.{fmt}"'
     return response
 
@@ -302,7 +243,7 @@ def logs_of_project(request: HttpRequest, project_id: int):
 @router.get("/logs/execution/{execution_id}")
 def log_detail(request: HttpRequest, execution_id: UUID):
     """The whole record in the specification's log structure."""
-    return log_document(_get_log(request, execution_id))
+    return exports.log_document(_get_log(request, execution_id))
 
 
 @router.get("/logs/execution/{execution_id}/output", response=ChunkOut)
@@ -356,9 +297,9 @@ def log_download(
 def logs_export(request: HttpRequest, payload: ExportIn):
     """Several of your logs in one file."""
     logs = list(
-        selectors.logs_visible_to(user=request.user).filter(
-            execution_uuid__in=payload.execution_ids
-        )
+        selectors.logs_visible_to(user=request.user)
+        .filter(execution_uuid__in=payload.execution_ids)
+        .defer(*EXPORT_DEFERRED)
     )
     if len(logs) != len(set(payload.execution_ids)):
         raise HttpError(404, _("Some of these executions do not exist or are not yours."))
@@ -500,7 +441,11 @@ def admin_user_logs_delete(request: HttpRequest, user_id: int):
 @router.post("/admin/logs/export", tags=["admin"])
 @require_level(Level.ADMIN)
 def admin_logs_export(request: HttpRequest, payload: ExportIn):
-    logs = list(ExecutionLog.objects.filter(execution_uuid__in=payload.execution_ids))
+    logs = list(
+        ExecutionLog.objects.filter(execution_uuid__in=payload.execution_ids).defer(
+            *EXPORT_DEFERRED
+        )
+    )
     if not logs:
         raise HttpError(404, _("Not found."))
     return _export(logs, payload.format, "executions")

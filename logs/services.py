@@ -3,7 +3,6 @@
 import json
 import logging
 import os
-import shutil
 import tempfile
 from datetime import timedelta
 from pathlib import Path
@@ -14,6 +13,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from accounts.levels import LEVEL_ORDER
+from logs.exports import RECORD_FIRST_LINE, record_context, record_result
 from logs.models import ExecutionLog
 from projects.services import path_segment
 
@@ -37,54 +37,47 @@ def log_files(execution: ExecutionLog) -> list[Path]:
     return sorted(record.parent.glob(f"{stem}.*"))
 
 
-def _copy_stream(target, title: str, path: Path) -> None:
-    target.write(f"===== {title} =====\n".encode())
+def _stream_reference(logs_root: Path, relative: str) -> bytes:
+    path = logs_root / relative if relative else None
     try:
-        with path.open("rb") as source:
-            shutil.copyfileobj(source, target, 1 << 20)
-    except FileNotFoundError:
-        pass
-    target.write(b"\n")
+        size = path.stat().st_size if path is not None else None
+    except OSError:
+        size = None
+    if size is None:
+        return b"(no output file)\n"
+    return f"-> {path.name} ({size} bytes)\n".encode()
 
 
 def log_record_write(execution: ExecutionLog) -> Path | None:
-    """Write the whole record of a finished execution to `execution_<uuid>.log`:
-    a context header, stdout, stderr, debug notes and a footer with the exit
-    code and duration. Temporary file, then rename: never a half-written log."""
+    """Write the record of a finished execution to `execution_<uuid>.log`: a
+    context header, references to the stdout and stderr files beside it (not
+    a copy: the output is stored once, and downloads assemble the full record
+    from those files), debug notes and a footer with the exit code and
+    duration. Temporary file, then rename: never a half-written log."""
     path = log_file_path(execution)
     if path is None:
         return None
     logs_root = Path(settings.LOGS_DIR)
-    header = {
-        "execution_id": str(execution.execution_uuid),
-        "script": execution.script_name,
-        "user": execution.username,
-        "project": execution.project_name,
-        "started": execution.start_time.isoformat() if execution.start_time else None,
-        "parameters": execution.parameters,
-        "environment": execution.conda_environment or "(manager's Python)",
-        "python": execution.python_executable,
-        "port": execution.flask_port,
-    }
-    footer = {
-        "status": execution.status,
-        "exit_code": execution.exit_code,
-        "stop_reason": execution.stop_reason,
-        "ended": execution.end_time.isoformat() if execution.end_time else None,
-        "duration_seconds": execution.duration_seconds,
-    }
     fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as target:
+            target.write(RECORD_FIRST_LINE)
             target.write(b"===== CONTEXT =====\n")
             target.write(
-                json.dumps(header, indent=2, ensure_ascii=False, default=str).encode() + b"\n"
+                json.dumps(
+                    record_context(execution), indent=2, ensure_ascii=False, default=str
+                ).encode()
+                + b"\n"
             )
-            _copy_stream(target, "STDOUT", logs_root / execution.stdout_path)
-            _copy_stream(target, "STDERR", logs_root / execution.stderr_path)
+            target.write(b"===== STDOUT =====\n")
+            target.write(_stream_reference(logs_root, execution.stdout_path))
+            target.write(b"===== STDERR =====\n")
+            target.write(_stream_reference(logs_root, execution.stderr_path))
             target.write(b"===== DEBUG =====\n" + (execution.debug_output or "").encode() + b"\n")
             target.write(b"===== RESULT =====\n")
-            target.write(json.dumps(footer, indent=2, default=str).encode() + b"\n")
+            target.write(
+                json.dumps(record_result(execution), indent=2, default=str).encode() + b"\n"
+            )
         os.replace(temporary, path)
     except OSError:
         Path(temporary).unlink(missing_ok=True)

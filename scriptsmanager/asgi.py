@@ -16,6 +16,7 @@ from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E40
 
 from execution.proxy import proxy_router  # noqa: E402
 from execution.selectors import interface_target  # noqa: E402
+from scriptsmanager.backpressure import backpressure  # noqa: E402
 from scriptsmanager.proxies import TrustedProxyHeaders  # noqa: E402
 from scriptsmanager.routing import websocket_urlpatterns  # noqa: E402
 
@@ -23,7 +24,7 @@ from scriptsmanager.routing import websocket_urlpatterns  # noqa: E402
 # authenticated proxy; everything else to Django and the Channels routes.
 application = ProtocolTypeRouter(
     {
-        "http": proxy_router(django_asgi_app, interface_target),
+        "http": proxy_router(backpressure(django_asgi_app), interface_target),
         "websocket": proxy_router(
             AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
             interface_target,

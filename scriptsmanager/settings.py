@@ -274,6 +274,7 @@ SCRIPT_MEMORY_LIMIT_MB = env_int("SCRIPT_MEMORY_LIMIT_MB", 4096, minimum=0)
 SCRIPT_CPU_LIMIT_SECONDS = env_int("SCRIPT_CPU_LIMIT_SECONDS", 0, minimum=0)
 DEFAULT_EXECUTION_TIMEOUT = env_int("DEFAULT_EXECUTION_TIMEOUT", 0, minimum=0)
 OUTPUT_DB_LIMIT_BYTES = env_int("OUTPUT_DB_LIMIT_BYTES", 1048576, minimum=1024)
+SCRIPT_OUTPUT_LIMIT_MB = env_int("SCRIPT_OUTPUT_LIMIT_MB", 100, minimum=0)
 
 # Content-Security-Policy of the manager's pages: its own scripts, styles and
 # fonts (all vendored: no inline code, no CDN), images from itself and data:,

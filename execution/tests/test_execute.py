@@ -368,9 +368,9 @@ def test_secret_parameters_are_masked_in_every_stored_form(make_script, client_f
     stored = [
         log_file_path(log).read_text(),
         client.get(f"/api/logs/execution/{body['execution_id']}").content.decode(),
-        client.get(
-            f"/api/logs/execution/{body['execution_id']}/download?format=csv"
-        ).content.decode(),
+        client.get(f"/api/logs/execution/{body['execution_id']}/download?format=csv")
+        .getvalue()
+        .decode(),
         client.get("/api/logs/execution").content.decode(),
     ]
     for text in stored:

@@ -23,6 +23,9 @@ PYTHON = sys.executable
 GRACE = 1.0
 # Generous: the suite may share the machine with other work.
 DEADLINE = 20.0
+# As the manager's default: the runner copies the output through pipes.
+OUTPUT_LIMIT_MB = 100
+MIB = 1024 * 1024
 
 pytestmark = pytest.mark.skipif(
     not sys.platform.startswith("linux"), reason="the runner's process tree handling is Linux's"
@@ -147,6 +150,7 @@ class Launcher:
         grace: float = GRACE,
         memory_mb: int = 0,
         cpu_seconds: int = 0,
+        output_limit_mb: int = OUTPUT_LIMIT_MB,
         cwd: Path | None = None,
     ) -> list[str]:
         return [
@@ -164,6 +168,8 @@ class Launcher:
             str(memory_mb),
             "--cpu-seconds",
             str(cpu_seconds),
+            "--output-limit-mb",
+            str(output_limit_mb),
             "--cwd",
             str(cwd or self.folder),
             "--",
@@ -587,3 +593,53 @@ def test_a_sigkilled_runner_takes_the_script_with_it(runner):
 
     wait_until(lambda: not alive(script), "the script dies with its runner")
     assert not run.exit_file.exists()
+
+
+# Output limit ---------------------------------------------------------------
+
+LIMIT_NOTICE = b"[scriptsmanager runner] output limit of 1 MiB reached"
+
+
+def test_the_output_limit_stops_the_script_and_the_files_stay_within_it(runner):
+    run = runner.start("floods.py", "2000", output_limit_mb=1)
+
+    result = run.result()
+
+    assert run.process.returncode == 0
+    assert result["reason"] == "output_limit"
+    assert result["signal"] == signal.SIGTERM
+    assert run.stdout.stat().st_size == MIB  # to the byte: the runner copies no more
+    errors = run.errors()
+    assert errors.startswith(LIMIT_NOTICE)
+    assert b"finished" not in errors
+
+
+def test_a_script_ignoring_sigterm_past_the_output_limit_is_killed_and_writes_no_more(runner):
+    run = runner.start("floods.py", "100000", "--ignore-sigterm", output_limit_mb=1)
+
+    result = run.result(timeout=GRACE + DEADLINE)
+
+    assert result["reason"] == "output_limit"
+    assert result["killed_after_grace"] is True
+    assert result["signal"] == signal.SIGKILL
+    assert run.stdout.stat().st_size == MIB
+    assert run.errors().startswith(LIMIT_NOTICE)
+
+
+def test_output_within_the_limit_is_copied_whole_even_after_the_script_ends(runner):
+    run = runner.start("floods.py", "3", output_limit_mb=4)
+
+    result = run.result()
+
+    assert result["reason"] == "exited" and result["exit_code"] == 0
+    assert run.output() == (b"x" * 65535 + b"\n") * 48
+    assert run.errors() == b"finished\n"
+
+
+def test_without_an_output_limit_the_script_writes_the_files_itself(runner):
+    run = runner.start(
+        "echoes.py", output_limit_mb=0, env={**os.environ, "SM_RUNNER_TEST": "direct"}
+    )
+
+    assert run.result()["reason"] == "exited"
+    assert b"env=direct\n" in run.output()

@@ -110,7 +110,7 @@ def test_exports_parse_back(personas, client_for):
     other = make_log(otto, output="plain")
     client = client_for("op_otto")
     as_json = json.loads(
-        client.get(f"/api/logs/execution/{log.execution_uuid}/download?format=json").content
+        client.get(f"/api/logs/execution/{log.execution_uuid}/download?format=json").getvalue()
     )
     assert as_json["execution_id"] == str(log.execution_uuid)
     assert as_json["output"]["stdout"] == tricky
@@ -129,25 +129,35 @@ def test_exports_parse_back(personas, client_for):
         ),
         content_type="application/json",
     )
-    rows = list(csv.DictReader(io.StringIO(exported.content.decode())))
+    rows = list(csv.DictReader(io.StringIO(exported.getvalue().decode())))
     assert {row["stdout"] for row in rows} == {tricky, "plain"}
     assert json.loads(next(r for r in rows if r["stdout"] == tricky)["parameters"]) == {
         "note": 'he said "hi"'
     }
-    text = client.get(f"/api/logs/execution/{log.execution_uuid}/download").content.decode()
+    text = client.get(f"/api/logs/execution/{log.execution_uuid}/download").getvalue().decode()
     assert "===== STDOUT =====" in text and tricky in text and "===== RESULT =====" in text
 
 
-def test_the_record_file_holds_header_output_and_footer(personas):
+def test_the_record_file_holds_header_references_to_the_output_and_footer(personas, client_for):
     log = make_log(personas["op_otto"], output="out line\n", errors="err line\n", params={"x": 1})
     record = log_file_path(log).read_text()
+    stem = f"execution_{log.execution_uuid}"
     assert (
         record.index("CONTEXT")
-        < record.index("out line")
-        < record.index("err line")
+        < record.index(f"{stem}.stdout.log (9 bytes)")
+        < record.index(f"{stem}.stderr.log (9 bytes)")
         < record.index("RESULT")
     )
     assert '"exit_code": 0' in record
+    assert "out line" not in record and "err line" not in record  # stored once, in the files
+    text = client_for("op_otto").get(f"/api/logs/execution/{log.execution_uuid}/download")
+    text = text.getvalue().decode()
+    assert (
+        text.index("===== CONTEXT =====")
+        < text.index("===== STDOUT =====\nout line\n")
+        < text.index("===== STDERR =====\nerr line\n")
+        < text.index("===== RESULT =====")
+    )
 
 
 def test_output_ranges_load_big_logs_on_demand_without_splitting_characters(personas, client_for):
