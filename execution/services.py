@@ -39,7 +39,7 @@ from execution.ports import PortsExhausted, port_allocate, port_release
 from logs.models import ExecutionLog
 from logs.services import log_record_write
 from projects.models import UserProject
-from projects.services import path_segment, project_data_dir_ensure, project_ensure_default
+from projects.services import project_data_dir_ensure, project_ensure_default, user_logs_dir
 
 logger = logging.getLogger(__name__)
 
@@ -79,9 +79,9 @@ def interface_app_url(process: ScriptProcess) -> str:
     return f"/interfaces/{process.tab_session_id}/app/"
 
 
-def _log_paths(execution: ExecutionLog, username: str) -> tuple[Path, Path, Path]:
+def _log_paths(execution: ExecutionLog, user) -> tuple[Path, Path, Path]:
     day = timezone.localdate().isoformat()
-    folder = Path(settings.LOGS_DIR) / "executions" / path_segment(username) / day
+    folder = user_logs_dir(user) / day
     folder.mkdir(parents=True, exist_ok=True)
     stem = folder / f"execution_{execution.execution_uuid}"
     return Path(f"{stem}.stdout.log"), Path(f"{stem}.stderr.log"), Path(f"{stem}.exit.json")
@@ -180,7 +180,7 @@ def execution_start(
             % {"start": settings.PORT_RANGE_START, "end": settings.PORT_RANGE_END},
             503,
         ) from None
-    stdout_path, stderr_path, exit_path = _log_paths(execution, user.username)
+    stdout_path, stderr_path, exit_path = _log_paths(execution, user)
     argv = [
         str(python),
         str(script.path),

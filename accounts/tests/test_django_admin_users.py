@@ -14,7 +14,7 @@ def test_the_django_admin_shows_projects_and_deletes_like_the_api(personas, clie
     assert not User.objects.filter(pk=otto.pk).exists()
     assert not project_data_dir(project).exists()
     backups = list((project_data_dir(project).parents[3] / "backups").iterdir())
-    assert [p.name.startswith("user_op_otto_delete_") for p in backups] == [True]
+    assert [p.name.startswith(f"user_op_otto-{otto.pk}_delete_") for p in backups] == [True]
     assert AuditEvent.objects.filter(action="user_deleted").count() == 1
 
 
