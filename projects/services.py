@@ -9,6 +9,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 
 from catalog.models import ScriptGroup
+from execution.models import ScriptProcess
 from projects.models import DEFAULT_PROJECT_NAME, UserProject
 
 SAFE_NAME = re.compile(r"[^A-Za-z0-9_.-]+")
@@ -58,6 +59,16 @@ def project_data_dir(project: UserProject) -> Path:
 def user_logs_dir(user) -> Path:
     """LOGS_DIR/executions/<user>-<id>/: the user's execution logs, by day below."""
     return Path(settings.LOGS_DIR) / "executions" / user_folder(user)
+
+
+def project_runs_live(*, project: UserProject) -> bool:
+    """True while a run of the project is starting, running or stopping."""
+    live = (
+        ScriptProcess.Status.STARTING,
+        ScriptProcess.Status.RUNNING,
+        ScriptProcess.Status.STOPPING,
+    )
+    return ScriptProcess.objects.filter(execution__project=project, status__in=live).exists()
 
 
 def project_data_dir_ensure(project: UserProject) -> Path:
