@@ -34,7 +34,7 @@ def as_older_archive(path: Path) -> None:
             content = tar.extractfile(member).read() if member.isfile() else None
             if member.name == services.MANIFEST:
                 manifest = json.loads(content)
-                del manifest["folder_layout"]
+                manifest.pop("folder_layout", None)
                 content = json.dumps(manifest).encode()
                 member.size = len(content)
             members.append((member, content))
