@@ -41,6 +41,7 @@ from projects.services import (
     project_data_dir,
     project_data_dir_ensure,
     user_folder,
+    user_logs_dir,
 )
 from projects.services_folders import user_logs_rename
 
@@ -307,6 +308,9 @@ def _data_moves(user: User, new_username: str) -> list[tuple[Path, Path]]:
                 {"username": _("A data folder already exists for this username.")}
             )
         moves.append((old, new))
+    old_logs, new_logs = user_logs_dir(user), user_logs_dir(renamed)
+    if old_logs != new_logs and os.path.isdir(old_logs) and os.path.lexists(new_logs):
+        raise ValidationError({"username": _("A log folder already exists for this username.")})
     return moves
 
 
@@ -624,6 +628,6 @@ def user_delete(*, user: User, request: HttpRequest | None) -> dict[str, Any]:
                 logger.warning("Deleting %s left %s: not a plain folder", user, path)
             continue
         removed += 1
-        with contextlib.suppress(OSError):  # still holds another user's same-named folder
+        with contextlib.suppress(OSError):  # still holds another of their projects
             path.parent.rmdir()
     return {"backup": backup.name, "stopped": stopped, "folders_removed": removed}

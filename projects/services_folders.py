@@ -295,7 +295,8 @@ def _log_files_move(apps: Any, report: FoldersReport, done: list[tuple[Path, Pat
         "stderr_path",
     )
     emptied: set[Path] = set()
-    for row in rows.order_by("pk").iterator():
+    # A list, not an iterator: the loop updates the table being read.
+    for row in list(rows.order_by("pk")):
         stored = PurePosixPath(row["stdout_path"] or row["stderr_path"])
         if len(stored.parts) != 4 or stored.parts[0] != "executions":
             continue  # not where runs put their files: leave it alone
@@ -346,7 +347,7 @@ def _parameters_rewrite(
     rows = log_model.objects.filter(project_id__in=list(paths)).values(
         "pk", "project_id", "parameters"
     )
-    for row in rows.iterator():
+    for row in list(rows):
         values = row["parameters"]
         if not isinstance(values, dict):
             continue
