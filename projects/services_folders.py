@@ -101,14 +101,23 @@ def folders_live_runs(*, apps: Any = global_apps) -> list[str]:
     ]
 
 
-def folders_live_runs_wait(*, apps: Any = global_apps, seconds: float) -> None:
-    """Return once no run is alive, waiting up to `seconds`; FoldersBusy naming
-    the runs still alive then."""
+def folders_live_runs_wait(
+    *, apps: Any = global_apps, seconds: float, say: Callable[[str], None] | None = None
+) -> None:
+    """Return once no run is alive, waiting up to `seconds` (told to `say`
+    once); FoldersBusy naming the runs still alive then."""
     deadline = time.monotonic() + seconds
+    told = False
     while True:
         running = folders_live_runs(apps=apps)
         if not running:
             return
+        if not told and seconds > 0 and say is not None:
+            say(
+                _("Waiting up to %(seconds)d s for these runs to end: %(runs)s")
+                % {"seconds": seconds, "runs": "; ".join(running)}
+            )
+            told = True
         if time.monotonic() >= deadline:
             raise FoldersBusy(
                 _(
@@ -382,7 +391,7 @@ def folders_upgrade(
     """
     if wait_seconds is None:
         wait_seconds = settings.DATA_FOLDERS_MIGRATION_WAIT_SECONDS
-    folders_live_runs_wait(apps=apps, seconds=wait_seconds)
+    folders_live_runs_wait(apps=apps, seconds=wait_seconds, say=say)
     report = FoldersReport()
     done: list[tuple[Path, Path]] = []
     try:

@@ -5,12 +5,14 @@ the old way, with real rows pointing into it."""
 import io
 import subprocess
 import sys
+import threading
 import uuid
 from pathlib import Path
 
 import psutil
 import pytest
 from django.core.management import call_command
+from django.db import connection
 
 from accounts.models import User
 from catalog.models import ScriptGroup
@@ -193,3 +195,44 @@ def test_a_second_run_moves_nothing(roots, old_install):
     migrate_again()
     report = folders_upgrade(wait_seconds=0)
     assert (report.folders_moved, report.log_files_moved, report.rows_rewritten) == (0, 0, 0)
+
+
+def test_migrate_waits_for_a_live_run_to_end_then_moves(roots, old_install):
+    data, _logs = roots
+    log = old_install["runs"]["op1"]["log"]
+    # Ends when its stdin closes: the test decides when, after the wait began.
+    runner = subprocess.Popen(
+        [sys.executable, "-c", "import sys; sys.stdin.read()"], stdin=subprocess.PIPE
+    )
+    ScriptProcess.objects.filter(execution=log).update(
+        status="running",
+        runner_pid=runner.pid,
+        runner_started=psutil.Process(runner.pid).create_time(),
+    )
+    waiting, finished, said = threading.Event(), threading.Event(), []
+
+    def say(line: str) -> None:
+        said.append(line)
+        if line.startswith("Waiting"):
+            waiting.set()
+
+    def upgrade() -> None:
+        try:
+            said.append(folders_upgrade(wait_seconds=600, say=say))
+        finally:
+            connection.close()
+            finished.set()
+
+    worker = threading.Thread(target=upgrade)
+    worker.start()
+    try:
+        assert waiting.wait(60), said
+        assert (data / "lab/op1/project_default/results.json").exists()  # nothing moved yet
+        assert not finished.is_set()
+    finally:
+        runner.stdin.close()
+        runner.wait()
+        worker.join(60)
+    assert f"pid {runner.pid}" in said[0]
+    assert said[-1].folders_moved == 2
+    assert not (data / "lab/op1").exists()
