@@ -130,6 +130,16 @@ class UserAdmin(DjangoUserAdmin):
                     )
                     if refusal is not None:
                         raise ValidationError(refusal.message)
+                username = cleaned.get("username")
+                if username and username != obj.username:
+                    # The API's checks for a rename: its folders must be able to follow.
+                    try:
+                        services_admin.user_rename_check(user=obj, username=username)
+                    except services_admin.UserChangeRefused as refusal:
+                        self.add_error("username", refusal.message)
+                    except ValidationError as error:
+                        for message in error.message_dict.get("username", error.messages):
+                            self.add_error("username", message)
                 return cleaned
 
         return GuardedForm
@@ -137,7 +147,14 @@ class UserAdmin(DjangoUserAdmin):
     def save_model(self, request, obj, form, change):
         before = None
         if change:
-            before = services.user_snapshot(User.objects.get(pk=obj.pk))
+            stored = User.objects.get(pk=obj.pk)
+            if obj.username != stored.username:
+                # Through the API's service: the data and log folders follow the
+                # new name (audited there), or nothing is renamed.
+                services_admin.user_update(
+                    user=stored, request=request, changes={"username": obj.username}
+                )
+            before = services.user_snapshot(stored)
         super().save_model(request, obj, form, change)
         services.user_changes_audit(request=request, user=obj, before=before)
 

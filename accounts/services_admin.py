@@ -35,7 +35,15 @@ from execution.models import ScriptProcess
 from execution.services import LIVE, execution_finalize, execution_stop, runner_alive
 from projects.data_files import TEMP_PREFIX, zip_add_file
 from projects.models import UserProject
-from projects.services import path_segment, project_data_dir, project_data_dir_ensure
+from projects.services import (
+    folder_name,
+    group_folder,
+    project_data_dir,
+    project_data_dir_ensure,
+    user_folder,
+    user_logs_dir,
+)
+from projects.services_folders import user_logs_rename
 
 logger = logging.getLogger(__name__)
 
@@ -300,6 +308,9 @@ def _data_moves(user: User, new_username: str) -> list[tuple[Path, Path]]:
                 {"username": _("A data folder already exists for this username.")}
             )
         moves.append((old, new))
+    old_logs, new_logs = user_logs_dir(user), user_logs_dir(renamed)
+    if old_logs != new_logs and os.path.isdir(old_logs) and os.path.lexists(new_logs):
+        raise ValidationError({"username": _("A log folder already exists for this username.")})
     return moves
 
 
@@ -319,6 +330,42 @@ def _folders_move(moves: list[tuple[Path, Path]]) -> None:
     for old, _new in moves:
         with contextlib.suppress(OSError):  # still holds another project: keep it
             old.parent.rmdir()
+
+
+def _user_folders_move(*, user: User, old_username: str, moves: list[tuple[Path, Path]]) -> None:
+    """The renamed user's project folders and log folder follow the new name
+    (only the readable part of `<name>-<id>` changes), with the log paths
+    stored for their runs."""
+    old_logs = folder_name(old_username, user.pk)
+    logs = user_logs_rename(user_id=user.pk, old_folder=old_logs, new_folder=user_folder(user))
+    try:
+        _folders_move(moves)
+    except OSError:
+        if logs is not None:
+            os.rename(logs, logs.with_name(old_logs))
+        raise
+
+
+def user_rename_check(*, user: User, username: str) -> None:
+    """Raise what `user_update` would raise for renaming `user` (as saved) to
+    `username`: ValidationError (taken, malformed, a folder in the way) or
+    UserChangeRefused (scripts running). For forms that must refuse before
+    saving; `user_update` checks again when it saves."""
+    candidate = User.objects.get(pk=user.pk)
+    candidate.username = _normalised("username", username)
+    if candidate.username == user.username:
+        return
+    try:
+        user_validate(candidate, password=None)
+    except ValidationError as error:
+        if "username" in error.message_dict:
+            raise ValidationError({"username": error.message_dict["username"]}) from None
+    if user_live_processes(user=user).exists():
+        raise UserChangeRefused(
+            _("%(username)s has scripts running; stop them before renaming.")
+            % {"username": user.username}
+        )
+    _data_moves(user, candidate.username)
 
 
 def user_update(
@@ -366,7 +413,8 @@ def user_update(
             user_validate(user, password=None)
             raise
         # Inside the transaction: a folder that cannot move undoes the rename.
-        _folders_move(moves)
+        if renamed:
+            _user_folders_move(user=user, old_username=old_username, moves=moves)
     user_changes_audit(request=request, user=user, before=before)
     if password:
         audit_record(
@@ -395,7 +443,7 @@ def _regular_files(base: Path) -> list[str]:
 
 def user_backup_zip(*, user: User, projects: list[UserProject], reason: str) -> Path:
     """A zip of every project folder of the user, as `<group>/<project>/<file>`,
-    written to <BASE_DATA_PATH>/backups/user_<username>_<reason>_<YYYYmmdd_HHMMSS>.zip.
+    written to <BASE_DATA_PATH>/backups/user_<user>-<id>_<reason>_<YYYYmmdd_HHMMSS>.zip.
 
     Only regular files inside real folders are stored; symlinks are never
     followed. The zip is written to a temporary file and linked into place, so
@@ -404,7 +452,7 @@ def user_backup_zip(*, user: User, projects: list[UserProject], reason: str) -> 
     """
     backups = Path(settings.BASE_DATA_PATH) / "backups"
     stamp = timezone.localtime().strftime("%Y%m%d_%H%M%S")
-    stem = f"user_{path_segment(user.username)}_{reason}_{stamp}"
+    stem = f"user_{user_folder(user)}_{reason}_{stamp}"
     try:
         backups.mkdir(parents=True, exist_ok=True)
         handle = tempfile.NamedTemporaryFile(  # noqa: SIM115 - closed below, linked or removed
@@ -420,7 +468,7 @@ def user_backup_zip(*, user: User, projects: list[UserProject], reason: str) -> 
                     path, state = data_dir_state(project)
                     if state != "folder":
                         continue
-                    prefix = f"{path_segment(project.group.directory_name)}/{path.name}"
+                    prefix = f"{group_folder(project.group)}/{path.name}"
                     for name in _regular_files(path):
                         zip_add_file(archive, path, name, f"{prefix}/{name}")
             handle.flush()
@@ -580,6 +628,6 @@ def user_delete(*, user: User, request: HttpRequest | None) -> dict[str, Any]:
                 logger.warning("Deleting %s left %s: not a plain folder", user, path)
             continue
         removed += 1
-        with contextlib.suppress(OSError):  # still holds another user's same-named folder
+        with contextlib.suppress(OSError):  # still holds another of their projects
             path.parent.rmdir()
     return {"backup": backup.name, "stopped": stopped, "folders_removed": removed}

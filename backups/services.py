@@ -35,7 +35,8 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
-from django.db import DatabaseError, connections
+from django.db import DatabaseError, connections, transaction
+from django.db.migrations.recorder import MigrationRecorder
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -44,6 +45,12 @@ from accounts.models import AuditEvent
 from accounts.services import audit_record
 from backups import database
 from projects.data_files import TEMP_PREFIX as DATA_TEMP_PREFIX
+from projects.services_folders import (
+    FOLDER_LAYOUT,
+    FoldersBusy,
+    folders_live_runs_wait,
+    folders_upgrade,
+)
 from scriptsmanager.files import private_modes_fix
 
 logger = logging.getLogger(__name__)
@@ -66,6 +73,9 @@ LOCK_ATTEMPTS = 5
 REASON_MANUAL = "manual"
 REASON_SCHEDULED = "scheduled"
 REASON_PRE_RESTORE = "pre-restore"
+# Recorded as applied once a restore has renamed an older backup's folders, so
+# that `migrate` on its (older) database does not rename them a second time.
+FOLDERS_MIGRATION = ("projects", "0002_unique_folder_names")
 
 
 class BackupError(Exception):
@@ -484,6 +494,8 @@ def _archive_write(*, reason: str, started: datetime) -> tuple[BackupArchive, in
             "reason": reason,
             "data_path": str(data),
             "database": {"vendor": vendor, "member": db_member},
+            # Folders named <name>-<id>; absent (1) in older archives: see restore.
+            "folder_layout": FOLDER_LAYOUT,
             "excluded": list(settings.BACKUP_EXCLUDE_PATTERNS),
         }
         files = 0
@@ -908,6 +920,15 @@ def _restore_in_place(archive: BackupArchive, data: Path, say: Callable[[str], N
                 _("%(archive)s has no database copy %(member)s.")
                 % {"archive": archive.name, "member": member}
             )
+        old_layout = manifest.get("folder_layout", 1) < FOLDER_LAYOUT
+        if old_layout:
+            # Its folders will be renamed: runs writing under the current paths
+            # must end first (nothing is replaced yet).
+            say(_("This backup uses the old folder names; they will be made unique"))
+            try:
+                folders_live_runs_wait(seconds=settings.DATA_FOLDERS_MIGRATION_WAIT_SECONDS)
+            except FoldersBusy as error:
+                raise BackupError(str(error), status_code=409) from error
         os.rename(saved_db, work / "database")
         (tree / MANIFEST).unlink()
         keep = {_root(), work}
@@ -939,8 +960,31 @@ def _restore_in_place(archive: BackupArchive, data: Path, say: Callable[[str], N
                 )
                 % {"error": _os_error_text(error)}
             ) from error
+        if old_layout:
+            _folders_upgrade_restored(say)
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+def _folders_upgrade_restored(say: Callable[[str], None]) -> None:
+    """Give the restored data and log folders their unique names, as the
+    migration does, and rewrite the paths the restored database stores."""
+    say(_("Renaming the data and log folders to their unique names"))
+    connection = connections["default"]
+    try:
+        with transaction.atomic():
+            folders_upgrade(wait_seconds=0, say=say)
+            recorder = MigrationRecorder(connection)
+            if FOLDERS_MIGRATION not in recorder.applied_migrations():
+                recorder.record_applied(*FOLDERS_MIGRATION)
+    except (FoldersBusy, OSError, DatabaseError) as error:
+        raise BackupError(
+            _(
+                "The backup was restored, but its folders keep their old names "
+                "(%(error)s): run `manage.py migrate` once that is fixed."
+            )
+            % {"error": error}
+        ) from error
 
 
 # --- Status -------------------------------------------------------------------------------

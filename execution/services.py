@@ -41,7 +41,7 @@ from execution.ports import PortsExhausted, port_allocate, port_release
 from logs.models import STOP_REASON_OUTPUT_LIMIT, ExecutionLog
 from logs.services import log_record_write, storage_used
 from projects.models import UserProject
-from projects.services import path_segment, project_data_dir_ensure, project_ensure_default
+from projects.services import project_data_dir_ensure, project_ensure_default, user_logs_dir
 
 logger = logging.getLogger(__name__)
 
@@ -85,9 +85,9 @@ def interface_app_url(process: ScriptProcess) -> str:
     return f"/interfaces/{process.tab_session_id}/app/"
 
 
-def _log_paths(execution: ExecutionLog, username: str) -> tuple[Path, Path, Path]:
+def _log_paths(execution: ExecutionLog, user) -> tuple[Path, Path, Path]:
     day = timezone.localdate().isoformat()
-    folder = Path(settings.LOGS_DIR) / "executions" / path_segment(username) / day
+    folder = user_logs_dir(user) / day
     folder.mkdir(parents=True, exist_ok=True)
     stem = folder / f"execution_{execution.execution_uuid}"
     return Path(f"{stem}.stdout.log"), Path(f"{stem}.stderr.log"), Path(f"{stem}.exit.json")
@@ -342,7 +342,7 @@ def _runner_start(
     """Start the runner with the script's command line: the runner and the
     exit file it will write. Raises whatever creating the log files or the
     process raises (OSError mostly)."""
-    stdout_path, stderr_path, exit_path = _log_paths(execution, user.username)
+    stdout_path, stderr_path, exit_path = _log_paths(execution, user)
     argv = [
         str(python),
         str(script.path),

@@ -15,7 +15,7 @@ from django.utils import timezone
 from accounts.levels import LEVEL_ORDER
 from logs.exports import RECORD_FIRST_LINE, record_context, record_result
 from logs.models import ExecutionLog
-from projects.services import path_segment
+from projects.services import user_logs_dir
 
 logger = logging.getLogger(__name__)
 
@@ -126,7 +126,7 @@ def logs_cleanup(*, user=None, now=None) -> int:
 def storage_used(*, user) -> int:
     """Bytes of execution log files kept on disk for the user."""
     total = 0
-    folder = Path(settings.LOGS_DIR) / "executions" / path_segment(user.username)
+    folder = user_logs_dir(user)
     for root, _dirs, files in os.walk(folder):
         for name in files:
             try:

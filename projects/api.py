@@ -182,6 +182,11 @@ def project_update(request: HttpRequest, project_id: int, payload: ProjectUpdate
         if UserProject.objects.filter(user=request.user, group=project.group, name=name).exists():
             message = _("You already have a project with this name in this group.")
             raise ValidationError({"name": message})
+        if services.project_runs_live(project=project):
+            # Its folder moves with the name: a running script would lose its --data-dir.
+            raise HttpError(
+                409, _("Scripts of this project are running; stop them before renaming it.")
+            )
         old_dir = services.project_data_dir(project)
         project.name = name
         new_dir = services.project_data_dir(project)

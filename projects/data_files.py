@@ -24,7 +24,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from projects.models import UserProject
-from projects.services import path_segment, project_data_dir
+from projects.services import project_data_dir, project_folder, user_folder
 
 DEFAULT_MAX_BYTES = 10 * 1024 * 1024
 MAX_NAME_LENGTH = 255
@@ -302,7 +302,8 @@ def data_file_delete(project: UserProject, filename: str) -> None:
 
 def project_backup_zip(project: UserProject) -> Path:
     """A zip of the project's data folder, written to
-    <BASE_DATA_PATH>/backups/user_<username>_project_<name>_<YYYYmmdd_HHMMSS>.zip.
+    <BASE_DATA_PATH>/backups/user_<user>-<id>_project_<name>-<id>_<YYYYmmdd_HHMMSS>.zip
+    (named as the folders are, so no two users' or projects' backups share a name).
 
     Only regular files are stored; symlinks are skipped, never followed. The
     zip is written to a temporary file and linked into place, so a reader never
@@ -312,9 +313,7 @@ def project_backup_zip(project: UserProject) -> Path:
     backups = Path(settings.BASE_DATA_PATH) / "backups"
     backups.mkdir(parents=True, exist_ok=True)
     stamp = timezone.localtime().strftime("%Y%m%d_%H%M%S")
-    stem = (
-        f"user_{path_segment(project.user.username)}_project_{path_segment(project.name)}_{stamp}"
-    )
+    stem = f"user_{user_folder(project.user)}_project_{project_folder(project)}_{stamp}"
     handle = tempfile.NamedTemporaryFile(  # noqa: SIM115 - closed below, renamed or removed
         dir=backups, prefix=TEMP_PREFIX, suffix=".zip", delete=False
     )

@@ -9,26 +9,66 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 
 from catalog.models import ScriptGroup
+from execution.models import ScriptProcess
 from projects.models import DEFAULT_PROJECT_NAME, UserProject
 
 SAFE_NAME = re.compile(r"[^A-Za-z0-9_.-]+")
 
 
 def path_segment(name: str) -> str:
-    """A name made safe as one folder name (no separators, no leading dots)."""
+    """A name made safe as one folder name (no separators, no leading dots).
+
+    Readable but not unique: "op1.", "op1_" and "op1" all give "op1". Never use
+    it alone for a folder; `folder_name` adds what makes it unique."""
     cleaned = SAFE_NAME.sub("_", name).strip("._") or "_"
     return cleaned[:100]
 
 
+def folder_name(name: str, pk: int) -> str:
+    """`<readable name>-<primary key>`: the folder of one user, project or group.
+
+    The key holds no "-", so it is exactly what follows the last "-": two rows
+    of one table never share a folder, whatever their names. A rename changes
+    the readable part only."""
+    return f"{path_segment(name)}-{pk}"
+
+
+def group_folder(group: ScriptGroup) -> str:
+    return folder_name(group.directory_name, group.pk)
+
+
+def user_folder(user) -> str:
+    return folder_name(user.username, user.pk)
+
+
+def project_folder(project: UserProject) -> str:
+    return folder_name(project.name, project.pk)
+
+
 def project_data_dir(project: UserProject) -> Path:
-    """data/script_groups/<group>/<user>/<project>/ (not created here)."""
+    """data/script_groups/<group>-<id>/<user>-<id>/<project>-<id>/ (not created here)."""
     return (
         Path(settings.BASE_DATA_PATH)
         / "script_groups"
-        / path_segment(project.group.directory_name)
-        / path_segment(project.user.username)
-        / path_segment(project.name)
+        / group_folder(project.group)
+        / user_folder(project.user)
+        / project_folder(project)
     )
+
+
+def user_logs_dir(user) -> Path:
+    """LOGS_DIR/executions/<user>-<id>/: the user's execution logs, by day below."""
+    return Path(settings.LOGS_DIR) / "executions" / user_folder(user)
+
+
+def project_runs_live(*, project: UserProject) -> bool:
+    """True while a run of the project is starting, running or stopping."""
+    live = (
+        ScriptProcess.Status.STARTING,
+        ScriptProcess.Status.RUNNING,
+        ScriptProcess.Status.STOPPING,
+    )
+    return ScriptProcess.objects.filter(execution__project=project, status__in=live).exists()
 
 
 def project_data_dir_ensure(project: UserProject) -> Path:

@@ -318,6 +318,9 @@ BACKUP_MAX_SIZE_GB = env_float("BACKUP_MAX_SIZE_GB", 10.0, minimum=0.001)
 MAX_PROJECTS_PER_USER = env_int("MAX_PROJECTS_PER_USER", 50, minimum=1)
 DATA_FILE_MAX_BYTES = env_int("DATA_FILE_MAX_BYTES", 10 * 1024 * 1024, minimum=1)
 ADMIN_CAN_ACCESS_ALL_DATA = env_bool("ADMIN_CAN_ACCESS_ALL_DATA", True)
+# How long the move to unique folder names (migrate, restore of an older backup)
+# waits for live runs to end before refusing.
+DATA_FOLDERS_MIGRATION_WAIT_SECONDS = env_int("DATA_FOLDERS_MIGRATION_WAIT_SECONDS", 60, minimum=0)
 
 SYSTEM_LOG_DIR = LOGS_DIR / "system"
 SYSTEM_LOG_DIR.mkdir(parents=True, exist_ok=True)

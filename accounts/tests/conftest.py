@@ -6,7 +6,12 @@ import pytest
 from catalog.models import ScriptGroup
 from execution.tests.conftest import make_script  # noqa: F401
 from projects.models import UserProject
-from projects.services import project_data_dir, project_data_dir_ensure
+from projects.services import (
+    group_folder,
+    project_data_dir,
+    project_data_dir_ensure,
+    project_folder,
+)
 
 
 @pytest.fixture
@@ -35,6 +40,11 @@ def project_with_files(user, group, name: str, files: dict[str, bytes]) -> UserP
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(content)
     return project
+
+
+def in_zip(project: UserProject) -> str:
+    """Where a user data zip holds the project's files: `<group>-<id>/<project>-<id>`."""
+    return f"{group_folder(project.group)}/{project_folder(project)}"
 
 
 def folder_files(project: UserProject) -> dict[str, bytes]:

@@ -5,7 +5,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from accounts.models import AuditEvent
-from accounts.tests.conftest import folder_files, project_with_files, send
+from accounts.tests.conftest import folder_files, in_zip, project_with_files, send
 from execution.models import ScriptProcess
 from logs.models import ExecutionLog
 from projects.models import UserProject
@@ -87,20 +87,23 @@ def test_reset_backs_up_first_then_empties_every_project_folder(personas, client
     )
     assert response.status_code == 200, response.content
     body = response.json()
-    assert body["backup"].startswith("user_op_otto_reset_") and body["backup"].endswith(".zip")
+    assert body["backup"].startswith(f"user_op_otto-{otto.pk}_reset_") and body["backup"].endswith(
+        ".zip"
+    )
     assert (body["files_removed"], body["bytes_removed"]) == (3, 12 + 1 + 5)
 
     backups = project_data_dir(default).parents[3] / "backups"
     assert [p.name for p in backups.iterdir()] == [body["backup"]]
     with zipfile.ZipFile(backups / body["backup"]) as archive:
         assert archive.testzip() is None
+        first, second = in_zip(default), in_zip(audit)
         assert sorted(archive.namelist()) == [
-            "lab/project_default/config.json",
-            "lab/project_default/sub/r.csv",
-            "line/Audit/notes.txt",
+            f"{first}/config.json",
+            f"{first}/sub/r.csv",
+            f"{second}/notes.txt",
         ]
-        assert archive.read("lab/project_default/config.json") == b'{"speed": 3}'
-        assert archive.read("line/Audit/notes.txt").decode() == "café"
+        assert archive.read(f"{first}/config.json") == b'{"speed": 3}'
+        assert archive.read(f"{second}/notes.txt").decode() == "café"
 
     for project in (default, audit):
         assert project_data_dir(project).is_dir()
@@ -113,7 +116,7 @@ def test_reset_backs_up_first_then_empties_every_project_folder(personas, client
 
 def test_reset_touches_no_other_users_files(personas, client_for, groups, tmp_path):
     otto, olga = personas["op_otto"], personas["op_olga"]
-    project_with_files(otto, groups["lab"], "project_default", {"mine.json": b"{}"})
+    mine = project_with_files(otto, groups["lab"], "project_default", {"mine.json": b"{}"})
     hers = project_with_files(olga, groups["lab"], "project_default", {"hers.json": b"[1]"})
     her_other = project_with_files(olga, groups["line"], "Same", {"a.txt": b"a"})
     # A symlink in otto's folder to olga's: removed itself, never what it points at.
@@ -128,7 +131,7 @@ def test_reset_touches_no_other_users_files(personas, client_for, groups, tmp_pa
     assert folder_files(her_other) == {"a.txt": b"a"}
     backup = otto_folder.parents[3] / "backups" / response.json()["backup"]
     with zipfile.ZipFile(backup) as archive:
-        assert archive.namelist() == ["lab/project_default/mine.json"]
+        assert archive.namelist() == [f"{in_zip(mine)}/mine.json"]
 
 
 def test_reset_recreates_missing_folders_and_replaces_a_symlinked_one(

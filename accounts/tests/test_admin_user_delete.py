@@ -4,7 +4,7 @@ import zipfile
 from django.test import Client
 
 from accounts.models import AuditEvent, User
-from accounts.tests.conftest import folder_files, project_with_files, send
+from accounts.tests.conftest import folder_files, in_zip, project_with_files, send
 from execution.models import ScriptProcess
 from execution.services import runner_alive
 from logs.models import ExecutionLog
@@ -69,10 +69,10 @@ def test_delete_backs_up_then_removes_the_data_folders(personas, client_for, gro
     assert response.status_code == 200, response.content
     body = response.json()
     assert body["deleted"] is True and body["folders_removed"] == 2 and body["stopped"] == 0
-    assert body["backup"].startswith("user_op_otto_delete_")
+    assert body["backup"].startswith(f"user_op_otto-{otto.pk}_delete_")
     with zipfile.ZipFile(folders[0].parents[3] / "backups" / body["backup"]) as archive:
-        assert archive.read("lab/project_default/config.json") == b"[1]"
-        assert archive.read("line/Audit/r/report.txt") == b"done"
+        assert archive.read(f"{in_zip(default)}/config.json") == b"[1]"
+        assert archive.read(f"{in_zip(other)}/r/report.txt") == b"done"
     for folder in folders:
         assert not folder.exists() and not folder.parent.exists()
     assert folder_files(hers) == {"hers.json": b"{}"}
@@ -98,6 +98,7 @@ def test_delete_stops_the_users_running_scripts_first(personas, client_for, make
     execution_id = started.json()["execution_id"]
     process = ScriptProcess.objects.get(execution__execution_uuid=execution_id)
     folder = project_data_dir(UserProject.objects.get(user=otto))
+    zipped = in_zip(UserProject.objects.get(user=otto))
     deadline = time.monotonic() + 20
     while not (folder / "progress.txt").exists() and time.monotonic() < deadline:
         time.sleep(0.05)
@@ -111,7 +112,7 @@ def test_delete_stops_the_users_running_scripts_first(personas, client_for, make
     assert log.user_id is None and log.username == "op_otto"
     backup = data_root / "backups" / response.json()["backup"]
     with zipfile.ZipFile(backup) as archive:
-        assert archive.read("lab/project_default/progress.txt") == b"half way"
+        assert archive.read(f"{zipped}/progress.txt") == b"half way"
     assert not folder.exists()
 
 
@@ -137,7 +138,7 @@ def test_renaming_a_user_moves_their_data_folders(personas, client_for, groups):
     )
     assert response.status_code == 200, response.content
     project = UserProject.objects.select_related("user").get(pk=project.pk)
-    assert project_data_dir(project).parts[-2] == "otto_ops"
+    assert project_data_dir(project).parts[-2] == f"otto_ops-{otto.pk}"
     assert folder_files(project) == {"a.json": b"{}"}
     assert not old.exists() and not old.parent.exists()
     assert AuditEvent.objects.get(action="user_updated").details == {
@@ -148,7 +149,8 @@ def test_renaming_a_user_moves_their_data_folders(personas, client_for, groups):
 def test_a_rename_onto_existing_data_is_refused(personas, client_for, groups):
     otto = personas["op_otto"]
     project = project_with_files(otto, groups["lab"], "project_default", {"a.json": b"{}"})
-    squatter = project_data_dir(project).parent.with_name("otto_ops") / "project_default"
+    squatter = project_data_dir(project).parent.with_name(f"otto_ops-{otto.pk}")
+    squatter = squatter / project_data_dir(project).name
     squatter.mkdir(parents=True)
     response = send(
         client_for("ada_admin"), "put", f"/api/admin/users/{otto.pk}", {"username": "otto_ops"}

@@ -10,6 +10,7 @@ from accounts.models import AuditEvent
 from execution.models import PortAllocation, ScriptProcess
 from execution.services import executions_reconcile, runner_alive
 from logs.models import ExecutionLog
+from projects.models import UserProject
 from scriptsmanager.testing import free_port
 
 from .conftest import WEB
@@ -51,7 +52,12 @@ def test_an_interface_script_starts_with_the_contract_and_stops(make_script, cli
     assert argv[argv.index("--theme") + 1] == "light" and argv[argv.index("--language") + 1] == "en"
     assert argv[-2:] == ["--level", "5"]
     data_dir = Path(argv[argv.index("--data-dir") + 1])
-    assert data_dir.is_dir() and data_dir.parts[-3:] == ("lab", "op_otto", "project_default")
+    project = UserProject.objects.get(user__username="op_otto")
+    assert data_dir.is_dir() and data_dir.parts[-3:] == (
+        f"lab-{script.group_id}",
+        f"op_otto-{project.user_id}",
+        f"project_default-{project.pk}",
+    )
     assert seen["env"] == f"/interfaces/{process.tab_session_id}/app/"
 
     stopped = client.post(

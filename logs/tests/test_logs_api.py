@@ -12,6 +12,7 @@ from pypdf import PdfReader
 from accounts.models import AuditEvent
 from logs.models import ExecutionLog
 from logs.services import log_file_path, log_record_write, logs_cleanup
+from projects.services import user_logs_dir
 
 
 def make_log(
@@ -36,7 +37,8 @@ def make_log(
         )
         log.refresh_from_db()
     if files:
-        folder = Path(settings.LOGS_DIR) / "executions" / log.username / "2026-11-28"
+        owner = user_logs_dir(user) if user else Path(settings.LOGS_DIR) / "executions" / "gone"
+        folder = owner / "2026-11-28"
         folder.mkdir(parents=True, exist_ok=True)
         stem = f"execution_{log.execution_uuid}"
         (folder / f"{stem}.stdout.log").write_text(output)

@@ -391,7 +391,9 @@ def test_the_backup_zip_holds_the_files_by_name(client_for, project, folder, out
     assert response["Content-Type"] == "application/zip"
     disposition = response["Content-Disposition"]
     assert re.search(
-        r'attachment; filename="user_op_otto_project_alpha_\d{8}_\d{6}\.zip"', disposition
+        rf'attachment; filename="user_op_otto-{project.user.pk}_project_alpha-{project.pk}'
+        r'_\d{8}_\d{6}\.zip"',
+        disposition,
     )
     saved = list((data_root / "backups").iterdir())
     assert [p.name for p in saved] == [re.search(r'"(.+)"', disposition).group(1)]

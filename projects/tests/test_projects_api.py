@@ -3,6 +3,8 @@ import json
 import pytest
 
 from catalog.models import ScriptGroup
+from execution.models import ScriptProcess
+from logs.models import ExecutionLog
 from projects.models import UserProject
 from projects.services import project_data_dir
 
@@ -257,3 +259,24 @@ def test_creations_at_once_never_pass_the_limit(tree, settings, personas):
         thread.join(timeout=60)
     assert sorted(statuses) == [200] * 3 + [409] * 5
     assert UserProject.objects.filter(user=personas["op_otto"]).count() == 3
+
+
+def test_renaming_a_project_whose_script_runs_is_refused_and_moves_nothing(
+    group, client_for, settings, tmp_path
+):
+    settings.BASE_DATA_PATH = tmp_path
+    client = client_for("op_otto")
+    created = post(client, "/api/projects", {"group_id": group.pk, "name": "Busy"}).json()
+    project = UserProject.objects.get(pk=created["id"])
+    (project_data_dir(project) / "state.json").write_text("{}")
+    log = ExecutionLog.objects.create(user=project.user, username="op_otto", project=project)
+    ScriptProcess.objects.create(
+        execution=log, user=project.user, tab_session_id="busy", exit_file="x", status="running"
+    )
+    refused = client.put(
+        f"/api/projects/{project.pk}", json.dumps({"name": "Idle"}), content_type="application/json"
+    )
+    assert refused.status_code == 409
+    assert "running" in refused.json()["detail"]
+    project.refresh_from_db()
+    assert project.name == "Busy" and (project_data_dir(project) / "state.json").exists()

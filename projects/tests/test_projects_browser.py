@@ -69,7 +69,7 @@ def test_create_activate_switch_back_up_and_delete_a_project(live_app, page):
     with page.expect_download() as download:
         created.locator("[data-testid=project-backup]").click()
     assert re.fullmatch(
-        r"user_ada_admin_project_Browser_trial_renamed_\d{8}_\d{6}(_\d+)?\.zip",
+        r"user_ada_admin-\d+_project_Browser_trial_renamed-\d+_\d{8}_\d{6}(_\d+)?\.zip",
         download.value.suggested_filename,
     )
     page.locator("[data-testid=projects-status].alert-success").wait_for()
@@ -93,7 +93,8 @@ def test_create_activate_switch_back_up_and_delete_a_project(live_app, page):
     backup = modal.locator("[data-testid=delete-backup-name]")
     backup.wait_for(state="visible")
     assert re.fullmatch(
-        r"user_ada_admin_project_Browser_trial_renamed_\d{8}_\d{6}(_\d+)?\.zip", backup.inner_text()
+        r"user_ada_admin-\d+_project_Browser_trial_renamed-\d+_\d{8}_\d{6}(_\d+)?\.zip",
+        backup.inner_text(),
     )
     created.wait_for(state="detached")
     with page.expect_navigation():
