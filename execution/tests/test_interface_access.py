@@ -178,3 +178,21 @@ async def test_the_frames_websocket_needs_the_proof_not_a_session(
     await communicator.send_to(text_data="ping")
     assert await communicator.receive_from(TIMEOUT) == "ping"
     await communicator.disconnect()
+
+
+def test_the_owners_frame_may_upload_more_than_an_anonymous_sender(personas, sessions, settings):
+    from execution.interface_proofs import interface_proof_for_token
+    from scriptsmanager.bodies import body_limit_for_route, body_limit_for_sender
+
+    token = interface_of(personas["op_otto"], 5999)
+    proof = interface_proof_for_token(
+        token=token, user=personas["op_otto"], session_key=sessions["op_otto"]
+    )
+    for segment, expected in (
+        (f"{token}.{proof}", settings.INTERFACE_BODY_MAX_BYTES),
+        (token, settings.ANONYMOUS_BODY_MAX_BYTES),
+        (f"{token}.{proof[:-1]}", settings.ANONYMOUS_BODY_MAX_BYTES),
+    ):
+        target = f"/interfaces/{segment}/app/upload".encode()
+        limit = body_limit_for_sender(body_limit_for_route(target), target=target, cookies={})
+        assert (segment, limit.applied) == (segment, expected)

@@ -48,7 +48,7 @@ def web_workers_rss(edge) -> int:
     workers = [
         child
         for child in psutil.Process(edge.process.pid).children(recursive=True)
-        if "daphne_server" in " ".join(child.cmdline())
+        if "daphne" in " ".join(child.cmdline())
     ]
     assert len(workers) == 2
     return sum(worker.memory_info().rss for worker in workers)
@@ -240,3 +240,22 @@ def test_the_access_log_keeps_interface_tokens_out(edge):
     assert text.count(short) >= 2, text[-2000:]
     assert token not in text
     assert stat.S_IMODE(log.stat().st_mode) == 0o600
+
+
+def test_a_signed_in_users_chunked_body_reaches_the_application_whole(edge, session_cookie):
+    piece = b"y" * 65536
+    chunk = f"{len(piece):x}\r\n".encode() + piece + b"\r\n"
+    with raw_connection(edge) as sock:
+        # Sent at once: the whole body may be in before the session is looked up.
+        sock.sendall(
+            head(
+                edge,
+                "POST",
+                "/api/no-such-thing",
+                {"Cookie": session_cookie, "Transfer-Encoding": "chunked"},
+            )
+            + chunk * 4
+            + b"0\r\n\r\n"
+        )
+        status, _ = read_response(sock)
+    assert status == 404
