@@ -3,14 +3,15 @@
 `/interfaces/<token>/...` carries the per-launch secret of a script's
 interface. Logs keep a short, non-reversible id instead (the first 8 hex
 digits of the token's SHA-256), enough to tell one interface's lines from
-another's.
+another's. An id already in place (a "~" first) is left as it is: a record
+passes the filter of every handler in turn.
 """
 
 import hashlib
 import logging
 import re
 
-_INTERFACE_SEGMENT = re.compile(r"(/interfaces/)([^/?#\s\"']+)")
+_INTERFACE_SEGMENT = re.compile(r"(/interfaces/)(?!~)([^/?#\s\"']+)")
 
 
 def _short_id(match: re.Match) -> str:
