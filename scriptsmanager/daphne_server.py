@@ -100,7 +100,7 @@ class BodyLimitedRequest(WebRequest):
         if known_length > limit.applied:
             self._refuse(limit.applied)
             return
-        if self.pending_request is not None:
+        if self.pending_request is not None and self.channel is not None:
             command, path, version = self.pending_request
             self.pending_request = None
             super().requestReceived(command, path, version)

@@ -3,6 +3,7 @@ met over raw sockets and a real WebSocket client: request bodies refused
 before they are read, the exact-origin check, the per-user WebSocket cap, and
 interface tokens kept out of the access log."""
 
+import contextlib
 import hashlib
 import json
 import secrets
@@ -204,18 +205,13 @@ def test_websockets_beyond_the_users_allowance_are_closed_with_4429(edge, sessio
             open_timeout=TIMEOUT,
         )
 
-    held = []
-    try:
+    with contextlib.ExitStack() as held:
         for _ in range(ALLOWANCE):
-            ws = open_socket()
-            held.append(ws)
+            ws = held.enter_context(open_socket())
             assert json.loads(ws.recv(TIMEOUT))["type"] == "snapshot"
         with open_socket() as extra, pytest.raises(ConnectionClosed) as closed:
             extra.recv(TIMEOUT)
         assert (closed.value.rcvd.code, closed.value.rcvd.reason) == (4429, "too many connections")
-    finally:
-        for ws in held:
-            ws.close()
 
 
 def test_the_access_log_keeps_interface_tokens_out(edge):
