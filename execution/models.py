@@ -122,3 +122,43 @@ class LaunchLock(models.Model):
 
     def __str__(self) -> str:
         return f"launch lock {self.pk}"
+
+
+class InterfaceProof(models.Model):
+    """What lets a script interface's sandboxed frame in: its requests carry no
+    cookies, so the frame's URL carries a proof issued to one signed-in session
+    of the owner (or of an admin). It holds only while that session lives."""
+
+    process = models.ForeignKey(ScriptProcess, on_delete=models.CASCADE, related_name="proofs")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    # SHA-256 of the proof: the proof itself is not stored.
+    digest = models.CharField(max_length=64, unique=True)
+    session_key = models.CharField(max_length=64)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("interface proof")
+        verbose_name_plural = _("interface proofs")
+
+    def __str__(self) -> str:
+        return f"{self.process_id} for user {self.user_id}"
+
+
+class OpenWebSocket(models.Model):
+    """One open WebSocket (live logs or a proxied interface) of one user, held by
+    the web worker `pid` on `host` (started at `pid_started`, so a reused pid of
+    a crashed worker does not keep its sockets counted)."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    host = models.CharField(max_length=255)
+    pid = models.PositiveIntegerField()
+    pid_started = models.FloatField()
+    opened_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("open WebSocket")
+        verbose_name_plural = _("open WebSockets")
+        indexes = [models.Index(fields=["user", "id"])]
+
+    def __str__(self) -> str:
+        return f"user {self.user_id} on {self.host}:{self.pid}"

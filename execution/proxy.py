@@ -2,9 +2,16 @@
 
 `/interfaces/<token>/app/<rest>` is served by the script's own server at
 `127.0.0.1:<port>/<rest>`, for the interface's owner or an admin only. The token
-is the per-launch secret in the URL; `lookup(token)` (injected, so this module
+is the per-launch secret in the URL; `lookup(segment)` (injected, so this module
 knows nothing about the execution models) says which port and owner it belongs
 to, and returns None once the interface has ended.
+
+The sandboxed frame's own requests carry no cookies, so the token alone would
+be a bearer secret. Instead a signed-in owner's (or admin's) navigation to the
+interface is sent on to `/interfaces/<token>.<proof>/app/`, where the proof is
+issued to that session (`proof_issue`, injected too) and the lookup says whom
+it speaks for (`InterfaceTarget.proven_for`): without a session, only a proof
+of a live session of someone allowed lets a request in.
 
 Isolation (DESIGN §5): a script's page must never act as the user on the
 manager. The manager's cookies and `Authorization` never reach the script; the
@@ -61,6 +68,9 @@ SANDBOX_FLAGS = "allow-scripts allow-forms allow-popups allow-modals allow-downl
 # WebSocket close codes of our own, before or instead of the upstream's.
 CLOSE_LOGIN_REQUIRED = 4401
 CLOSE_NOT_FOUND = 4404
+CLOSE_TOO_MANY = 4429
+# The reason sent with CLOSE_TOO_MANY (not translated: clients match on it).
+TOO_MANY_REASON = "too many connections"
 CLOSE_UPSTREAM_FAILED = 4502
 
 HOP_BY_HOP = frozenset(
@@ -95,7 +105,25 @@ _WEBSOCKET_DROP = _REQUEST_DROP | {
     b"sec-websocket-accept",
 }
 # Referrer-Policy is replaced: the token in the URL must not leak to other sites.
-_RESPONSE_DROP = HOP_BY_HOP | {b"x-frame-options", b"referrer-policy"}
+# The others act on the manager's whole origin, which a script does not own:
+# Clear-Site-Data would sign the user out, HSTS or Alt-Svc would change how
+# the browser reaches every page, and so on.
+_RESPONSE_DROP = HOP_BY_HOP | {
+    b"x-frame-options",
+    b"referrer-policy",
+    b"clear-site-data",
+    b"strict-transport-security",
+    b"alt-svc",
+    b"nel",
+    b"report-to",
+    b"reporting-endpoints",
+    b"accept-ch",
+    b"critical-ch",
+    b"origin-agent-cluster",
+    b"service-worker-allowed",
+}
+# What the manager's own policy says of framing, whatever the script's says.
+FRAME_ANCESTORS = "frame-ancestors 'self'"
 
 _PATH_SAFE = "/:@!$&'()*+,;=~"
 _QUERY_SAFE = _PATH_SAFE + "?%"
@@ -110,9 +138,16 @@ class InterfaceTarget:
     port: int
     owner_id: int
     token: str
+    # The user whose live session the URL's proof was issued to, if any.
+    proven_for: int | None = None
 
 
 Lookup = Callable[[str], Awaitable[InterfaceTarget | None]]
+# proof_issue(token, user, session_key) -> the proof for that session, or None.
+ProofIssue = Callable[[str, Any, str], Awaitable[str | None]]
+# websocket_slot(user_id) -> an async context manager giving True when the
+# user may open one more WebSocket (the slot is held until it exits).
+WebSocketSlot = Callable[[int], contextlib.AbstractAsyncContextManager[bool]]
 
 
 def interface_prefix(token: str) -> str:
@@ -160,17 +195,30 @@ class InterfaceProxy:
     """ASGI application for `<prefix_root><token>/app[/...]`, HTTP and WebSocket.
 
     Expects `scope["user"]` from Channels' AuthMiddlewareStack (a missing user
-    counts as anonymous). Anonymous: HTTP 302 to the login page, WebSocket closed
-    4401. Unknown or ended token, or a user who is neither the owner nor an
-    admin: HTTP 404, WebSocket closed 4404 -- the same answer whether or not the
-    interface exists. Script not answering: HTTP 502, WebSocket closed 4502.
+    counts as anonymous). Anonymous without a proof that holds: HTTP 302 to the
+    login page (a page's own requests: 404), WebSocket closed 4401. Unknown or
+    ended token, or a user who is neither the owner nor an admin: HTTP 404,
+    WebSocket closed 4404 -- the same answer whether or not the interface
+    exists. Script not answering: HTTP 502, WebSocket closed 4502. One
+    WebSocket over the user's allowance: accepted, then closed 4429.
     """
 
-    def __init__(self, lookup: Lookup, *, prefix_root: str = "/interfaces/") -> None:
+    def __init__(
+        self,
+        lookup: Lookup,
+        *,
+        prefix_root: str = "/interfaces/",
+        proof_issue: ProofIssue | None = None,
+        websocket_slot: WebSocketSlot | None = None,
+    ) -> None:
         self.lookup = lookup
         self.prefix_root = prefix_root
+        self.proof_issue = proof_issue
+        self.websocket_slot = websocket_slot
         self._pattern = re.compile(
-            re.escape(prefix_root) + r"(?P<token>[A-Za-z0-9_-]+)/app(?P<rest>/.*)?", re.DOTALL
+            re.escape(prefix_root)
+            + r"(?P<segment>(?P<token>[A-Za-z0-9_-]+)(?:\.[A-Za-z0-9_-]+)?)/app(?P<rest>/.*)?",
+            re.DOTALL,
         )
         # One connection pool per event loop: daphne runs one, but async_to_sync
         # makes a new loop per call and a pooled connection must not cross loops.
@@ -181,9 +229,9 @@ class InterfaceProxy:
     def handles(self, path: str) -> bool:
         return self._pattern.fullmatch(path) is not None
 
-    def prefix(self, token: str) -> str:
-        """Where this interface lives: "<prefix_root><token>/app/"."""
-        return f"{self.prefix_root}{token}/app/"
+    def prefix(self, segment: str) -> str:
+        """Where this interface lives: "<prefix_root><token>[.<proof>]/app/"."""
+        return f"{self.prefix_root}{segment}/app/"
 
     async def aclose(self) -> None:
         """Close the connection pool of the running event loop."""
@@ -200,28 +248,60 @@ class InterfaceProxy:
         match = self._pattern.fullmatch(scope["path"])
         user = scope.get("user")
         anonymous = user is None or not user.is_authenticated
-        if match is not None and anonymous and not _sandboxed_subrequest(scope):
+        target = await self.lookup(match["segment"]) if match is not None else None
+        proven = target is not None and target.proven_for is not None
+        if match is not None and anonymous and not proven and not _sandboxed_subrequest(scope):
             await self._refuse(scope, send, login=True)
             return
-        target = await self.lookup(match["token"]) if match is not None else None
         # A sandboxed frame's own requests carry no cookies (opaque origin): for
-        # them the unguessable per-launch token is the credential. A person's
-        # navigation always brings the session, checked against the owner.
-        allowed = target is not None and (
-            anonymous or user.pk == target.owner_id or user_has_level(user, Level.ADMIN)
-        )
+        # them the proof in the URL is the credential. A person's navigation
+        # brings the session, checked against the owner whatever the URL says.
+        if anonymous:
+            allowed = proven
+        else:
+            allowed = target is not None and (
+                user.pk == target.owner_id or user_has_level(user, Level.ADMIN)
+            )
         if not allowed:
             await self._refuse(scope, send, login=False)
             return
+        segment = match["segment"]
+        if kind == "http" and not proven and _navigation(scope):
+            proof = await self._proof_for(scope, target)
+            if proof is not None:
+                await self._redirect(
+                    scope, send, segment, self.prefix(f"{target.token}.{proof}"), match["rest"]
+                )
+                return
         if kind == "websocket":
-            await self._websocket(scope, receive, send, target)
+            await self._websocket_within_allowance(
+                scope, receive, send, target, segment, user.pk if not anonymous else None
+            )
         elif match["rest"] is None:
-            location = self.prefix(target.token)
-            if scope.get("query_string"):
-                location += "?" + scope["query_string"].decode("latin-1")
-            await _respond(send, 302, "", [(b"location", location.encode("latin-1"))])
+            await self._redirect(scope, send, segment, self.prefix(segment), None)
         else:
-            await self._http(scope, receive, send, target)
+            await self._http(scope, receive, send, target, segment)
+
+    async def _proof_for(self, scope: Scope, target: InterfaceTarget) -> str | None:
+        session = scope.get("session")
+        session_key = getattr(session, "session_key", None)
+        if self.proof_issue is None or not session_key:
+            return None
+        return await self.proof_issue(target.token, scope["user"], session_key)
+
+    async def _redirect(
+        self, scope: Scope, send: Send, segment: str, prefix: str, rest: str | None
+    ) -> None:
+        """302 to the same `rest` (as the browser spelled it) under `prefix`."""
+        location = prefix
+        if rest:
+            mount = self.prefix(segment).rstrip("/")
+            raw = (scope.get("raw_path") or b"").decode("latin-1")
+            tail = raw[len(mount) :] if raw.startswith(mount) else quote(rest, safe=_PATH_SAFE)
+            location = prefix.rstrip("/") + tail
+        if scope.get("query_string"):
+            location += "?" + scope["query_string"].decode("latin-1")
+        await _respond(send, 302, "", [(b"location", location.encode("latin-1"))])
 
     async def _refuse(self, scope: Scope, send: Send, *, login: bool) -> None:
         if scope["type"] == "websocket":
@@ -257,7 +337,7 @@ class InterfaceProxy:
         return client
 
     async def _http(
-        self, scope: Scope, receive: Receive, send: Send, target: InterfaceTarget
+        self, scope: Scope, receive: Receive, send: Send, target: InterfaceTarget, segment: str
     ) -> None:
         request_headers = {k.lower(): v for k, v in scope.get("headers", [])}
         # The sandboxed page has the opaque origin "null", so its fetch() calls
@@ -291,7 +371,7 @@ class InterfaceProxy:
         if first["type"] == "http.disconnect":
             return
         body = _RequestBody(first, receive)
-        prefix = self.prefix(target.token)
+        prefix = self.prefix(segment)
         headers = _forward_headers(scope, prefix, drop=_REQUEST_DROP)
         headers.append((b"host", f"{UPSTREAM_HOST}:{target.port}".encode()))
         url = f"http://{UPSTREAM_HOST}:{target.port}{self._upstream_path(scope, prefix)}"
@@ -342,10 +422,34 @@ class InterfaceProxy:
 
     # --- WebSocket -------------------------------------------------------------
 
-    async def _websocket(
-        self, scope: Scope, receive: Receive, send: Send, target: InterfaceTarget
+    async def _websocket_within_allowance(
+        self,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        target: InterfaceTarget,
+        segment: str,
+        user_id: int | None,
     ) -> None:
-        prefix = self.prefix(target.token)
+        """The WebSocket, counted against its user's allowance: the signed-in
+        user, or the one the proof speaks for."""
+        user_id = user_id if user_id is not None else target.proven_for
+        if self.websocket_slot is None or user_id is None:
+            await self._websocket(scope, receive, send, target, segment)
+            return
+        async with self.websocket_slot(user_id) as allowed:
+            if not allowed:
+                await send({"type": "websocket.accept"})
+                await send(
+                    {"type": "websocket.close", "code": CLOSE_TOO_MANY, "reason": TOO_MANY_REASON}
+                )
+                return
+            await self._websocket(scope, receive, send, target, segment)
+
+    async def _websocket(
+        self, scope: Scope, receive: Receive, send: Send, target: InterfaceTarget, segment: str
+    ) -> None:
+        prefix = self.prefix(segment)
         url = f"ws://{UPSTREAM_HOST}:{target.port}{self._upstream_path(scope, prefix)}"
         headers = [
             (name.decode("latin-1"), value.decode("latin-1"))
@@ -403,10 +507,18 @@ class ProxyRouter:
 
 
 def proxy_router(
-    django_app: ASGIApp, lookup: Lookup, *, prefix_root: str = "/interfaces/"
+    django_app: ASGIApp,
+    lookup: Lookup,
+    *,
+    prefix_root: str = "/interfaces/",
+    proof_issue: ProofIssue | None = None,
+    websocket_slot: WebSocketSlot | None = None,
 ) -> ProxyRouter:
     """An ASGI app: script interfaces through the proxy, the rest to `django_app`."""
-    return ProxyRouter(django_app, InterfaceProxy(lookup, prefix_root=prefix_root))
+    proxy = InterfaceProxy(
+        lookup, prefix_root=prefix_root, proof_issue=proof_issue, websocket_slot=websocket_slot
+    )
+    return ProxyRouter(django_app, proxy)
 
 
 # --- Helpers ----------------------------------------------------------------------
@@ -425,6 +537,15 @@ def _sandboxed_subrequest(scope: Scope) -> bool:
     if dest == b"document":
         return False
     return site == b"cross-site" or headers.get(b"origin") == b"null" or dest == b"iframe"
+
+
+def _navigation(scope: Scope) -> bool:
+    """True for a browser's GET of a document (a tab's or a frame's)."""
+    headers = {k.lower(): v for k, v in scope.get("headers", [])}
+    return scope.get("method") in ("GET", "HEAD") and headers.get(b"sec-fetch-dest") in (
+        b"document",
+        b"iframe",
+    )
 
 
 def _language_of(user: Any) -> contextlib.AbstractContextManager:
@@ -545,7 +666,6 @@ def _confine_cookie(value: str, prefix: str, names: frozenset[str]) -> str | Non
 def _response_headers(upstream: Headers, port: int, prefix: str) -> Headers:
     also_drop = _connection_tokens(upstream)
     cookie_names = manager_cookie_names()
-    has_policy = False
     headers: Headers = []
     for name, value in upstream:
         name = name.lower()
@@ -559,15 +679,27 @@ def _response_headers(upstream: Headers, port: int, prefix: str) -> Headers:
                 continue
             value = cookie.encode("latin-1")
         elif name == b"content-security-policy":
-            has_policy = True
+            # A second policy only narrows the script's own (both are
+            # enforced), but its own frame-ancestors would replace ours.
+            value = _without_frame_ancestors(value)
+            if not value:
+                continue
         headers.append((name, value))
-    # A second policy only narrows the script's own: both are enforced.
-    policy = f"sandbox {SANDBOX_FLAGS}"
-    if not has_policy:
-        policy = f"frame-ancestors 'self'; {policy}"
+    policy = f"{FRAME_ANCESTORS}; sandbox {SANDBOX_FLAGS}"
     headers.append((b"content-security-policy", policy.encode()))
     headers.append((b"referrer-policy", b"same-origin"))
     return headers
+
+
+def _without_frame_ancestors(policy: bytes) -> bytes:
+    """A script's Content-Security-Policy without its frame-ancestors directive
+    (the manager's own policy says who may frame the page)."""
+    kept = [
+        directive.strip()
+        for directive in policy.split(b";")
+        if directive.strip() and directive.split()[0].lower() != b"frame-ancestors"
+    ]
+    return b"; ".join(kept)
 
 
 async def _relay_body(

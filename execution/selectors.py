@@ -5,6 +5,7 @@ from channels.db import database_sync_to_async
 from django.conf import settings
 
 from accounts.levels import Level, user_has_level
+from execution.interface_proofs import interface_proof_user_id, interface_segment_split
 from execution.models import ScriptProcess
 from execution.proxy import InterfaceTarget
 
@@ -69,10 +70,23 @@ def interfaces_of(*, user) -> list[ScriptProcess]:
     )
 
 
+def interface_frame_proof_holds(segment: str) -> bool:
+    """True when the URL segment "<token>.<proof>" names a live interface and
+    carries a proof of a live session that may use it."""
+    token, proof = interface_segment_split(segment)
+    process = interface_for_token(token) if proof else None
+    return process is not None and interface_proof_user_id(process=process, proof=proof) is not None
+
+
 @database_sync_to_async
-def interface_target(token: str) -> InterfaceTarget | None:
-    """The proxy's lookup: where a live interface listens and whose it is."""
+def interface_target(segment: str) -> InterfaceTarget | None:
+    """The proxy's lookup of the URL segment "<token>" or "<token>.<proof>":
+    where a live interface listens, whose it is, and whom the proof speaks for."""
+    token, proof = interface_segment_split(segment)
     process = interface_for_token(token)
     if process is None or process.flask_port is None:
         return None
-    return InterfaceTarget(port=process.flask_port, owner_id=process.user_id, token=token)
+    proven_for = interface_proof_user_id(process=process, proof=proof) if proof else None
+    return InterfaceTarget(
+        port=process.flask_port, owner_id=process.user_id, token=token, proven_for=proven_for
+    )

@@ -322,6 +322,18 @@ ADMIN_CAN_ACCESS_ALL_DATA = env_bool("ADMIN_CAN_ACCESS_ALL_DATA", True)
 # waits for live runs to end before refusing.
 DATA_FOLDERS_MIGRATION_WAIT_SECONDS = env_int("DATA_FOLDERS_MIGRATION_WAIT_SECONDS", 60, minimum=0)
 
+# --- The ASGI edge: request bodies, WebSockets -------------------------------------
+# Bodies over these are answered 413 before they are read (bytes): anonymous
+# requests, signed-in pages and API calls, and script interfaces.
+ANONYMOUS_BODY_MAX_BYTES = env_int("ANONYMOUS_BODY_MAX_BYTES", 64 * 1024, minimum=1024)
+REQUEST_BODY_MAX_BYTES = env_int(
+    "REQUEST_BODY_MAX_BYTES", DATA_FILE_MAX_BYTES + 1024 * 1024, minimum=1024
+)
+INTERFACE_BODY_MAX_BYTES = env_int("INTERFACE_BODY_MAX_BYTES", 100 * 1024 * 1024, minimum=1024)
+# Seconds a refused upload is still read (and thrown away) so the client sees the 413.
+REFUSED_BODY_LINGER_SECONDS = env_float("REFUSED_BODY_LINGER_SECONDS", 5.0, minimum=0.0)
+WEBSOCKETS_PER_USER = env_int("WEBSOCKETS_PER_USER", 20, minimum=1)
+
 SYSTEM_LOG_DIR = LOGS_DIR / "system"
 SYSTEM_LOG_DIR.mkdir(parents=True, exist_ok=True)
 SYSTEM_LOG_MAX_BYTES = env_int("SYSTEM_LOG_MAX_BYTES", 10 * 1024 * 1024, minimum=1024)
@@ -356,3 +368,9 @@ LOGGING = {
     },
     "loggers": {"django.channels.server": {"level": "WARNING"}, "httpx": {"level": "WARNING"}},
 }
+# Interface tokens are secrets: every log line carries a short id instead.
+LOGGING["filters"] = {
+    "redact_interface_tokens": {"()": "scriptsmanager.redaction.RedactInterfaceTokens"}
+}
+for _handler in LOGGING["handlers"].values():
+    _handler["filters"] = ["redact_interface_tokens"]

@@ -35,6 +35,9 @@ def test_run_a_sample_script_see_its_interface_and_stop_it(live_app, page):
     ) as reply:
         frame.locator("#calc").click()
     assert reply.value.status == 200
+    # ... under the proof of op_olga's session, which the frame was sent to.
+    token = interface.url.split("/interfaces/", 1)[1].split("/", 1)[0]
+    assert reply.value.url.startswith(f"{live_app}/interfaces/{token}.")
     SCREENSHOTS.mkdir(exist_ok=True)
     interface.screenshot(path=str(SCREENSHOTS / "interface.png"))
 

@@ -41,6 +41,7 @@ LIVE = secrets.token_urlsafe(24)  # the Flask app
 SOCKET = secrets.token_urlsafe(24)  # the WebSocket server
 DOWN = secrets.token_urlsafe(24)  # a port nobody listens on
 UNKNOWN = secrets.token_urlsafe(24)  # no such interface
+PROOF = secrets.token_urlsafe(32)  # what the stand-in lookup takes for the owner's proof
 
 
 @pytest.fixture(scope="module")
@@ -57,15 +58,19 @@ def websocket_port():
 
 @pytest.fixture
 def lookup(personas, upstream_port, websocket_port):
-    """The injected token lookup: op_otto's three interfaces."""
+    """The injected lookup: op_otto's three interfaces, by "<token>" or by
+    "<token>.<PROOF>" (a proof of op_otto's session)."""
     owner = personas["op_otto"].pk
-    targets = {
-        token: InterfaceTarget(port=port, owner_id=owner, token=token)
-        for token, port in [(LIVE, upstream_port), (SOCKET, websocket_port), (DOWN, free_port())]
-    }
+    ports = {LIVE: upstream_port, SOCKET: websocket_port, DOWN: free_port()}
 
-    async def lookup(token: str) -> InterfaceTarget | None:
-        return targets.get(token)
+    async def lookup(segment: str) -> InterfaceTarget | None:
+        token, _, proof = segment.partition(".")
+        if token not in ports or proof not in ("", PROOF):
+            return None
+        proven_for = owner if proof else None
+        return InterfaceTarget(
+            port=ports[token], owner_id=owner, token=token, proven_for=proven_for
+        )
 
     return lookup
 
@@ -308,10 +313,45 @@ async def test_responses_may_be_framed_by_the_manager_only(app, cookie_of):
     reply = await fetch(app, "GET", app_url(LIVE, "headers/framing"), cookie=cookie)
     assert reply.all("content-security-policy") == [
         "default-src 'self'",
-        f"sandbox {SANDBOX_FLAGS}",
+        f"frame-ancestors 'self'; sandbox {SANDBOX_FLAGS}",
     ]
     assert reply.header("x-frame-options") is None
     assert reply.header("referrer-policy") == "same-origin"  # never the token to other sites
+
+
+ORIGIN_WIDE = (
+    "clear-site-data",
+    "strict-transport-security",
+    "alt-svc",
+    "nel",
+    "report-to",
+    "reporting-endpoints",
+    "accept-ch",
+    "origin-agent-cluster",
+    "service-worker-allowed",
+)
+
+
+@async_test
+async def test_a_script_cannot_send_headers_that_act_on_the_managers_whole_origin(app, cookie_of):
+    reply = await fetch(
+        app, "GET", app_url(LIVE, "headers/origin-wide"), cookie=cookie_of("op_otto")
+    )
+    assert reply.status == 200 and reply.body == b"origin-wide"
+    assert {name: reply.all(name) for name in ORIGIN_WIDE} == {name: [] for name in ORIGIN_WIDE}
+    assert reply.header("x-script-own") == "kept"
+
+
+@async_test
+async def test_a_scripts_own_policy_cannot_lift_the_managers_frame_ancestors(app, cookie_of):
+    reply = await fetch(
+        app, "GET", app_url(LIVE, "headers/any-framer"), cookie=cookie_of("op_otto")
+    )
+    # The script's other directives stay; who may frame it is the manager's word only.
+    assert reply.all("content-security-policy") == [
+        "default-src 'self'; img-src *",
+        f"frame-ancestors 'self'; sandbox {SANDBOX_FLAGS}",
+    ]
 
 
 @async_test
@@ -601,13 +641,24 @@ SANDBOXED = (
 
 
 @async_test
-async def test_a_sandboxed_frames_own_requests_are_let_in_by_the_token(app, cookie_of):
-    # The frame's fetch() carries no cookie (opaque origin): the path's token is the credential.
-    reply = await fetch(app, "POST", app_url(LIVE, "echo"), headers=SANDBOXED, body="x=1")
+async def test_a_sandboxed_frames_own_requests_are_let_in_by_the_owners_proof(app, cookie_of):
+    # The frame's fetch() carries no cookie (opaque origin): the proof in the path is
+    # the credential; the token alone is not.
+    proven = f"{LIVE}.{PROOF}"
+    reply = await fetch(app, "POST", app_url(proven, "echo"), headers=SANDBOXED, body="x=1")
     assert reply.status == 200
     assert reply.header("access-control-allow-origin") == "null"
-    unknown = await fetch(app, "POST", app_url(UNKNOWN, "echo"), headers=SANDBOXED, body="x=1")
-    assert unknown.status == 404
+    assert reply.json()["headers"]["x-forwarded-prefix"] == f"/interfaces/{proven}/app"
+    for segment in (LIVE, UNKNOWN, f"{UNKNOWN}.{PROOF}", f"{LIVE}.{PROOF}x"):
+        refused = await fetch(app, "POST", app_url(segment, "echo"), headers=SANDBOXED, body="x")
+        assert (segment, refused.status) == (segment, 404)
+
+
+@async_test
+async def test_another_users_session_is_refused_even_with_the_owners_proof(app, cookie_of):
+    proven = app_url(f"{LIVE}.{PROOF}", "echo")
+    reply = await fetch(app, "GET", proven, cookie=cookie_of("op_olga"))
+    assert reply.status == 404
 
 
 @async_test
@@ -626,7 +677,7 @@ async def test_the_null_origin_preflight_is_answered_by_the_proxy(app, cookie_of
         ("access-control-request-method", "PUT"),
         ("access-control-request-headers", "content-type"),
     )
-    reply = await fetch(app, "OPTIONS", app_url(LIVE, "echo"), headers=preflight)
+    reply = await fetch(app, "OPTIONS", app_url(f"{LIVE}.{PROOF}", "echo"), headers=preflight)
     assert reply.status == 204
     assert reply.header("access-control-allow-origin") == "null"
     assert reply.header("access-control-allow-methods") == "PUT"

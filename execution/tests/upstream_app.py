@@ -101,6 +101,30 @@ def framing():
     return response
 
 
+@app.route("/headers/origin-wide")
+def origin_wide():
+    """Headers that would act on the manager's whole origin, and one of its own."""
+    response = Response("origin-wide")
+    response.headers["Clear-Site-Data"] = '"cookies", "storage", "cache"'
+    response.headers["Strict-Transport-Security"] = "max-age=63072000; includeSubDomains"
+    response.headers["Alt-Svc"] = 'h3=":4433"; ma=86400'
+    response.headers["NEL"] = '{"report_to": "evil", "max_age": 86400}'
+    response.headers["Report-To"] = '{"group": "evil", "endpoints": [{"url": "http://x/"}]}'
+    response.headers["Reporting-Endpoints"] = 'evil="http://x/"'
+    response.headers["Accept-CH"] = "Sec-CH-UA-Full-Version-List"
+    response.headers["Origin-Agent-Cluster"] = "?0"
+    response.headers["Service-Worker-Allowed"] = "/"
+    response.headers["X-Script-Own"] = "kept"
+    return response
+
+
+@app.route("/headers/any-framer")
+def any_framer():
+    response = Response("framed by anyone")
+    response.headers["Content-Security-Policy"] = "default-src 'self'; frame-ancestors *; img-src *"
+    return response
+
+
 @app.route("/stream")
 def stream():
     """One chunk, then wait for the test to have received it, then the rest."""

@@ -22,6 +22,7 @@ from scriptsmanager.asgi import application
 pytestmark = pytest.mark.django_db(transaction=True)
 
 TIMEOUT = 30
+HOST = "localhost"
 ORIGIN = "http://localhost"
 
 SLOW = """
@@ -76,7 +77,8 @@ def cookie_of(personas, client_for):
 
 
 def socket(path: str, cookie: str | None = None, origin: str = ORIGIN) -> WebsocketCommunicator:
-    headers = [(b"origin", origin.encode())]
+    # As a browser's handshake: the origin check compares Origin with Host.
+    headers = [(b"host", HOST.encode()), (b"origin", origin.encode())]
     if cookie:
         headers.append((b"cookie", cookie.encode()))
     return WebsocketCommunicator(application, path, headers=headers)
@@ -410,3 +412,52 @@ async def test_the_user_stream_sends_a_snapshot_then_status_changes(
     assert await admin.receive_nothing(0.1)
     await otto.disconnect()
     await admin.disconnect()
+
+
+@async_test
+async def test_an_origin_on_another_port_or_scheme_of_the_host_is_refused(personas, cookie_of):
+    # A page of another script's interface (its own port), or the plain-http twin
+    # of an https site, is not the manager even on the same host name.
+    for origin in ("http://localhost:5201", "https://localhost", "null", "http://localhost.evil"):
+        communicator = socket("/ws/logs/user/", cookie_of("op_otto"), origin=origin)
+        connected, _ = await communicator.connect(TIMEOUT)
+        assert (origin, connected) == (origin, False)
+        await communicator.disconnect()
+    communicator = await opened("/ws/logs/user/", cookie_of("op_otto"))
+    await communicator.disconnect()
+
+
+@async_test
+async def test_a_trusted_origin_is_let_in(personas, cookie_of, settings):
+    settings.CSRF_TRUSTED_ORIGINS = ["https://scripts.example.com"]
+    communicator = socket(
+        "/ws/logs/user/", cookie_of("op_otto"), origin="https://scripts.example.com"
+    )
+    connected, _ = await communicator.connect(TIMEOUT)
+    assert connected
+    await communicator.disconnect()
+
+
+@async_test
+async def test_one_socket_over_the_users_allowance_is_closed_with_4429(
+    personas, cookie_of, settings
+):
+    settings.WEBSOCKETS_PER_USER = 2
+    held = [await opened("/ws/logs/user/", cookie_of("op_otto")) for _ in range(2)]
+    extra = socket("/ws/logs/user/", cookie_of("op_otto"))
+    assert (await extra.connect(TIMEOUT))[0]
+    closed = await extra.receive_output(TIMEOUT)
+    assert (closed["type"], closed["code"], closed["reason"]) == (
+        "websocket.close",
+        4429,
+        "too many connections",
+    )
+    # Another user's allowance is their own.
+    other = await opened("/ws/logs/user/", cookie_of("op_olga"))
+    await other.disconnect()
+    # A socket that closes gives its slot back.
+    await held.pop().disconnect()
+    again = await opened("/ws/logs/user/", cookie_of("op_otto"))
+    assert (await next_message(again))["type"] == "snapshot"
+    for communicator in (again, *held):
+        await communicator.disconnect()

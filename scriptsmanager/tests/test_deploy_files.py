@@ -145,10 +145,10 @@ def test_nginx_matches_the_web_unit_and_the_settings():
     port = serve_arguments[serve_arguments.index("--port") + 1]
     assert re.search(rf"upstream scriptsmanager \{{\s*server {host}:{port};", conf)
 
-    # The server-wide body limit is DATA_FILE_MAX_BYTES's default.
+    # The body limits are the application's defaults, per location (checked below).
+    documented = _assignments(BASE / ".env.example")
     limit = re.search(r"^    client_max_body_size (\d+)m;", conf, re.M)
-    default = int(_assignments(BASE / ".env.example")["DATA_FILE_MAX_BYTES"])
-    assert int(limit[1]) * 1024 * 1024 == default
+    assert int(limit[1]) * 1024 * 1024 == int(documented["REQUEST_BODY_MAX_BYTES"])
 
     # WebSocket upgrades reach the app, for every location.
     assert "proxy_set_header Upgrade $http_upgrade;" in conf
@@ -169,3 +169,62 @@ def test_nginx_matches_the_web_unit_and_the_settings():
     static_root = Path(settings.STATIC_ROOT).relative_to(settings.BASE_DATA_PATH)
     static_url = "/" + settings.STATIC_URL.strip("/") + "/"
     assert f"location {static_url} {{\n        alias {data}/{static_root}/;" in conf
+
+
+def _size(value: str) -> int:
+    units = {"k": 1024, "m": 1024 * 1024, "g": 1024 * 1024 * 1024}
+    return int(value[:-1]) * units[value[-1]] if value[-1] in units else int(value)
+
+
+def test_nginx_limits_each_locations_bodies_as_the_application_does():
+    conf = (DEPLOY / "nginx" / "scriptsmanager.conf").read_text()
+    documented = _assignments(BASE / ".env.example")
+    blocks = dict(re.findall(r"\n    location (.*?) \{(.*?)\n    \}", conf, re.S))
+    limits = {
+        location: _size(found[1])
+        for location, block in blocks.items()
+        if (found := re.search(r"client_max_body_size (\w+);", block))
+    }
+    assert limits == {
+        "/interfaces/": int(documented["INTERFACE_BODY_MAX_BYTES"]),
+        "= /accounts/login/": int(documented["ANONYMOUS_BODY_MAX_BYTES"]),
+        "= /api/auth/login": int(documented["ANONYMOUS_BODY_MAX_BYTES"]),
+    }
+    # The settings' own defaults agree with the documented ones.
+    for name in ("INTERFACE_BODY_MAX_BYTES", "ANONYMOUS_BODY_MAX_BYTES", "REQUEST_BODY_MAX_BYTES"):
+        assert (name, getattr(settings, name)) == (name, int(documented[name]))
+
+
+def test_nginx_logs_no_interface_token():
+    conf = (DEPLOY / "nginx" / "scriptsmanager.conf").read_text()
+    (log_format,) = re.findall(r"log_format scriptsmanager (.*?);", conf, re.S)
+    for raw in ("$request ", '$request"', "$request_uri", "$uri", "$http_referer", "$args"):
+        assert raw not in log_format, raw
+    assert re.search(r"access_log \S+ scriptsmanager;", conf)
+    # The maps, read as nginx does (PCRE named groups), mask the token's segment.
+    maps = {
+        name: (pattern, value)
+        for name, pattern, value in re.findall(
+            r'map \$\w+ \$(\w+) \{\s*"~(.*?)" "(.*?)";', conf, re.S
+        )
+    }
+    uri_pattern, uri_value = maps["scriptsmanager_logged_uri"]
+    referer_pattern, referer_value = maps["scriptsmanager_logged_referer"]
+    token = "s3cr3t-T0ken_value"
+
+    def masked(pattern: str, value: str, text: str) -> str:
+        match = re.match(pattern.replace("(?<", "(?P<"), text)
+        assert match, text
+        return re.sub(r"\$\{(\w+)\}", lambda name: match[name[1]], value)
+
+    for path in (
+        f"/interfaces/{token}/app/x?y=1",
+        f"/interfaces/{token}.proof/",
+        f"/interfaces/{token}",
+    ):
+        logged = masked(uri_pattern, uri_value, path)
+        assert token not in logged and logged.startswith("/interfaces/~redacted")
+    logged = masked(
+        referer_pattern, referer_value, f"https://scripts.example.com/interfaces/{token}/"
+    )
+    assert logged == "https://scripts.example.com/interfaces/~redacted/"

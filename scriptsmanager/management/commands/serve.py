@@ -71,10 +71,17 @@ class Command(BaseCommand):
             # Every worker accepts on the one socket bound here, so they share
             # the port without SO_REUSEPORT and a restarted worker rejoins it.
             self.pass_fds = (listener.fileno(),)
+            access_log = system_logs / "access.log"
+            # Client addresses and paths: for the administrators (and the
+            # service account) only.
+            os.close(os.open(access_log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600))
+            access_log.chmod(0o600)
+            # daphne's command line, with request bodies limited before they
+            # are read and interface tokens kept out of the access log.
             web = [
                 sys.executable,
                 "-m",
-                "daphne",
+                "scriptsmanager.daphne_server",
                 "--fd",
                 str(listener.fileno()),
                 "--access-log",
