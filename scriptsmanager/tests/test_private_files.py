@@ -82,7 +82,7 @@ def test_after_a_run_and_a_backup_everything_under_data_and_backup_is_private(tm
         assert admin.login("ada_admin")[0] == 200
         status, made = admin.request("POST", "/api/system/backup")
         assert status == 200, made
-    reports = list(data.glob("script_groups/lab/op_otto/*/results/report.csv"))
+    reports = list(data.glob("script_groups/lab-*/op_otto-*/*/results/report.csv"))
     assert reports, "the script wrote nothing into its project folder"
     assert list(backup.glob("*/data_backup_*.tar.gz"))
     for name in ("secret_key", "logs/system/access.log", "logs/system/application.log"):
