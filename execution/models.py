@@ -69,6 +69,8 @@ class ScriptProcess(models.Model):
         LOST = "lost", _("Lost")
         EXITED = "exited", _("Exited")
         FAILED_START = "failed_start", _("Failed to start")
+        # The runner stopped the run when its output passed SCRIPT_OUTPUT_LIMIT_MB.
+        OUTPUT_LIMIT = "output_limit", _("Output limit")
 
     execution = models.OneToOneField(
         "logs.ExecutionLog", on_delete=models.CASCADE, related_name="process"

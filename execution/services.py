@@ -38,7 +38,7 @@ from catalog.models import Script
 from execution.models import LaunchLock, PortAllocation, ScriptProcess
 from execution.parameters import parameters_argv, parameters_masked, parameters_validate
 from execution.ports import PortsExhausted, port_allocate, port_release
-from logs.models import STOP_REASON_OUTPUT_LIMIT, ExecutionLog
+from logs.models import ExecutionLog
 from logs.services import log_record_write, storage_used
 from projects.models import UserProject
 from projects.services import project_data_dir_ensure, project_ensure_default, user_logs_dir
@@ -559,7 +559,7 @@ def execution_finalize(*, process: ScriptProcess) -> ExecutionLog | None:
             stop_reason = ScriptProcess.StopReason.TIMEOUT
         elif reason == "output_limit":
             execution.status = ExecutionLog.Status.TERMINATED
-            stop_reason = STOP_REASON_OUTPUT_LIMIT
+            stop_reason = ScriptProcess.StopReason.OUTPUT_LIMIT
             execution.debug_output = _(
                 "The output reached the limit of %(mib)d MiB: the rest was discarded "
                 "and the run was stopped."

@@ -19,7 +19,8 @@ from pathlib import Path
 
 from django.conf import settings
 
-from logs.models import STOP_REASON_OUTPUT_LIMIT, ExecutionLog
+from execution.models import ScriptProcess
+from logs.models import ExecutionLog
 from logs.pdf import logs_pdf
 
 CHUNK = 1 << 20
@@ -221,7 +222,7 @@ def _export_document(log: ExecutionLog, stdout: object, stderr: object) -> dict:
         "stdout": stdout,
         "stderr": stderr,
         "debug": log.debug_output,
-        "truncated": log.stop_reason == STOP_REASON_OUTPUT_LIMIT
+        "truncated": log.stop_reason == ScriptProcess.StopReason.OUTPUT_LIMIT
         or (files_missing and log.output_truncated),
     }
     return document

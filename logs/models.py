@@ -4,12 +4,6 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-# A stop reason of the log alone (ScriptProcess.StopReason lists who or what
-# stopped an interface): the runner stopped the run when its output passed
-# SCRIPT_OUTPUT_LIMIT_MB.
-STOP_REASON_OUTPUT_LIMIT = "output_limit"
-STOP_REASON_LABELS = {STOP_REASON_OUTPUT_LIMIT: _("Output limit")}
-
 
 class ExecutionLog(models.Model):
     """One run of one script: the specification's `execution_logs` row.

@@ -19,7 +19,7 @@ from accounts.services import audit_access_refused
 from execution.models import ScriptProcess
 from execution.parameters import SECRET_MASK
 from logs import selectors
-from logs.models import STOP_REASON_LABELS, ExecutionLog
+from logs.models import ExecutionLog
 from projects.models import UserProject
 
 # Bootstrap colour of each status, shared by the server-rendered badge and logs.js.
@@ -107,7 +107,7 @@ def log_detail(request: HttpRequest, execution_id: UUID) -> HttpResponse:
     script = log.script
     masked = sorted(name for name, value in log.parameters.items() if value == SECRET_MASK)
     can_rerun = is_owner and script is not None and script.is_runnable_by(request.user)
-    stop_reasons = {**dict(ScriptProcess.StopReason.choices), **STOP_REASON_LABELS}
+    stop_reasons = dict(ScriptProcess.StopReason.choices)
     parameters = [
         (name, value if isinstance(value, str) else json.dumps(value), name in masked)
         for name, value in log.parameters.items()

@@ -31,6 +31,10 @@ def test_a_run_printing_past_the_output_limit_is_stopped_and_the_log_says_so(
     assert "limit of 1 MiB" in log.debug_output
     page = client.get(f"/logs/{log.execution_uuid}/").content.decode()
     assert "Output limit" in page
+    status = client.get(
+        f"/api/scripts/{script.pk}/status", {"execution_id": str(log.execution_uuid)}
+    ).json()
+    assert (status["stop_reason"], status["stop_reason_label"]) == ("output_limit", "Output limit")
     record = client.get(f"/api/logs/execution/{log.execution_uuid}/download").getvalue()
     assert b'"stop_reason": "output_limit"' in record
     assert b"output limit of 1 MiB reached" in record
