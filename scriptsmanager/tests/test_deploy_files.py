@@ -137,6 +137,11 @@ def test_the_units_may_write_the_data_and_backup_folders_of_the_template():
             )
 
 
+def test_the_units_create_files_for_the_service_account_only():
+    for unit_path in UNITS:
+        assert _value(_unit(unit_path), "Service", "UMask") == "0077", unit_path.name
+
+
 def test_nginx_matches_the_web_unit_and_the_settings():
     conf = (DEPLOY / "nginx" / "scriptsmanager.conf").read_text()
     web = _unit(DEPLOY / "systemd" / "scriptsmanager-web.service")
