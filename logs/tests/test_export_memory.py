@@ -19,6 +19,9 @@ from django.conf import settings
 
 from scriptsmanager.testing import ApiSession, app_env, free_port, running_app
 
+# Its subject does not depend on the database: run on one backend (bin/test).
+pytestmark = pytest.mark.one_backend
+
 MIB = 1024 * 1024
 BIG_MIB = 200
 GROWTH_LIMIT = 50 * MIB

@@ -12,6 +12,9 @@ from django.conf import settings
 from catalog.tests.test_doc_images import png_bytes
 from scriptsmanager.testing import PERSONA_PASSWORD, running_app
 
+# Its subject does not depend on the database: run on one backend (bin/test).
+pytestmark = pytest.mark.one_backend
+
 WATCH_VIOLATIONS = """
 window.__cspViolations = [];
 document.addEventListener("securitypolicyviolation", function (event) {

@@ -20,6 +20,9 @@ from websockets.sync.client import connect as websocket_connect
 
 from scriptsmanager.testing import ApiSession, running_app
 
+# Its subject does not depend on the database: run on one backend (bin/test).
+pytestmark = pytest.mark.one_backend
+
 MiB = 1024 * 1024
 TIMEOUT = 20
 ALLOWANCE = 3

@@ -5,8 +5,13 @@ import http.client
 import json
 from http.cookies import SimpleCookie
 
+import pytest
+
 from scriptsmanager.proxies import TrustedProxyHeaders
 from scriptsmanager.testing import app_database_query, run_async, running_app
+
+# Its subject does not depend on the database: run on one backend (bin/test).
+pytestmark = pytest.mark.one_backend
 
 
 def login_from(url: str, source: str, forwarded_for: str, username: str) -> int:
