@@ -4,15 +4,28 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('execution', '0003_interface_proofs_and_open_websockets'),
+        ("execution", "0003_interface_proofs_and_open_websockets"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='scriptprocess',
-            name='stop_reason',
-            field=models.CharField(blank=True, choices=[('tab_closed', 'Tab closed'), ('idle', 'Idle'), ('timeout', 'Timeout'), ('user', 'Stopped by the user'), ('admin', 'Stopped by an administrator'), ('lost', 'Lost'), ('exited', 'Exited'), ('failed_start', 'Failed to start'), ('output_limit', 'Output limit')], max_length=20),
+            model_name="scriptprocess",
+            name="stop_reason",
+            field=models.CharField(
+                blank=True,
+                choices=[
+                    ("tab_closed", "Tab closed"),
+                    ("idle", "Idle"),
+                    ("timeout", "Timeout"),
+                    ("user", "Stopped by the user"),
+                    ("admin", "Stopped by an administrator"),
+                    ("lost", "Lost"),
+                    ("exited", "Exited"),
+                    ("failed_start", "Failed to start"),
+                    ("output_limit", "Output limit"),
+                ],
+                max_length=20,
+            ),
         ),
     ]
